@@ -1,0 +1,1 @@
+"""Kassa: point of sale and membership."""

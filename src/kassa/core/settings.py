@@ -1,0 +1,49 @@
+"""Settings read from the environment (``KASSA_*``) once per process."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KASSA_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/kassa.db"
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+
+    pin_max_attempts: int = Field(default=5, ge=1)
+    pin_lockout_minutes: int = Field(default=15, ge=1)
+    session_hours: int = Field(default=12, ge=1)
+    # "cheapest" exists for tests only: argon2 at full cost makes a suite of logins slow.
+    password_hash_profile: Literal["default", "cheapest"] = "default"  # noqa: S105
+    default_locale: str = "zh_CN"
+    enable_ui: bool = True
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept under ``var/``."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
