@@ -1,0 +1,178 @@
+"""The ``kassa`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy import select
+
+from kassa.core import audit, migrations
+from kassa.core.auth import Actor, Role
+from kassa.core.database import Database
+from kassa.core.errors import KassaError
+from kassa.core.settings import get_settings
+
+app = typer.Typer(help="Kassa point of sale.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff commands.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(audit_app, name="audit")
+
+T = TypeVar("T")
+
+
+def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(get_settings().database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def _prepare_var_directory() -> None:
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+
+
+async def _upgrade(database: Database) -> None:
+    await migrations.upgrade(database.engine)
+
+
+async def _seed_demo(database: Database) -> bool:
+    from kassa.demo import is_seeded, seed_demo
+
+    async with database.unit_of_work() as session:
+        if await is_seeded(session):
+            return False
+        await seed_demo(session)
+    return True
+
+
+def _print_demo_logins() -> None:
+    from kassa.demo import DEMO_STAFF
+
+    settings = get_settings()
+    typer.echo("")
+    typer.echo(f"Kassa is at http://{settings.host}:{settings.port}")
+    typer.echo("  Register: open the page, pick 'Counter 1', tap your name, type the PIN.")
+    for login in DEMO_STAFF:
+        extra = f"   back office: {login.email} / {login.password}" if login.email else ""
+        typer.echo(f"    {login.role.value:<8} {login.name:<24} PIN {login.pin}{extra}")
+    typer.echo(f"  Back office: http://{settings.host}:{settings.port}/backoffice/login")
+    typer.echo(f"  API docs:    http://{settings.host}:{settings.port}/api/docs")
+    typer.echo("")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    _prepare_var_directory()
+    _with_database(_upgrade)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo café (store, registers, staff of each role, tables, menu) if empty."""
+    _prepare_var_directory()
+    _with_database(_upgrade)
+    created = _with_database(_seed_demo)
+    typer.echo("demo store created" if created else "the database has data already; demo not seeded")
+    _print_demo_logins()
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    seed_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Seed the demo store when empty")
+    ] = True,
+) -> None:
+    """Migrate, seed the demo store on first run, and serve Kassa."""
+    import uvicorn
+
+    from kassa.web.app import create_app
+
+    settings = get_settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    _prepare_var_directory()
+    _with_database(_upgrade)
+    if seed_demo:
+        _with_database(_seed_demo)
+        _print_demo_logins()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Option(help="Display name")],
+    role: Annotated[Role, typer.Option(help="owner, manager, cashier or waiter")],
+    pin: Annotated[str, typer.Option(help="4 to 6 digits", prompt=True, hide_input=True)],
+    store_id: Annotated[int | None, typer.Option(help="Store the person works in (not for owners)")] = None,
+    email: Annotated[str | None, typer.Option(help="Back-office login (owners, managers)")] = None,
+    password: Annotated[str | None, typer.Option(help="Back-office password")] = None,
+) -> None:
+    """Add a staff member (run on the server, so it acts as the system)."""
+    from kassa.staff import service as staff_service
+    from kassa.stores.models import Organization
+
+    async def add(database: Database) -> int:
+        async with database.unit_of_work() as session:
+            organization_id = await session.scalar(select(Organization.id).order_by(Organization.id))
+            if organization_id is None:
+                raise typer.BadParameter("no organization yet: run `kassa demo` first")
+            actor = Actor.system(organization_id, store_id=store_id, name="kassa staff add")
+            staff = await staff_service.create_staff(
+                session,
+                actor,
+                display_name=name,
+                role=role,
+                pin=pin,
+                store_id=store_id,
+                email=email,
+                password=password,
+            )
+            return staff.id
+
+    try:
+        staff_id = _with_database(add)
+    except KassaError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"staff member {staff_id} added")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chains; exit 1 if any record was edited, inserted or deleted."""
+
+    async def verify(database: Database) -> tuple[int, list[audit.ChainProblem]]:
+        async with database.read_only() as session:
+            return await audit.verify_chains(session)
+
+    checked, problems = _with_database(verify)
+    for problem in problems:
+        typer.echo(f"{problem.chain_key} #{problem.sequence}: {problem.reason}", err=True)
+    if problems:
+        typer.echo(f"audit trail BROKEN: {len(problems)} problem(s) in {checked} records", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit trail intact: {checked} records verified")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,160 @@
+"""Who is acting, and what they may do.
+
+Permissions are named capabilities. Services call ``actor.require(Permission.X)``; the UI
+hides buttons by the same check, but the service is where it is enforced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
+
+from kassa.core.errors import PermissionDenied
+from kassa.core.settings import get_settings
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    CASHIER = "cashier"
+    WAITER = "waiter"
+
+
+class Permission(StrEnum):
+    STORE_MANAGE = "store.manage"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+    AUDIT_VIEW = "audit.view"
+    BACK_OFFICE = "back_office.use"
+    CATALOG_MANAGE = "catalog.manage"
+    BILL_OPEN = "bill.open"
+    BILL_EDIT = "bill.edit"
+    BILL_DISCOUNT = "bill.discount"
+    BILL_DISCOUNT_ABOVE_LIMIT = "bill.discount_above_limit"
+    PAYMENT_TAKE = "payment.take"
+    PAYMENT_VOID = "payment.void"
+    SHIFT_MANAGE = "shift.manage"
+    CASH_DRAWER = "cash.drawer"
+    STOCK_NEGATIVE = "stock.allow_negative"
+    RETURN_REQUEST = "return.request"
+    RETURN_APPROVE = "return.approve"
+    RETURN_APPROVE_ABOVE_LIMIT = "return.approve_above_limit"
+    MEMBER_VIEW = "member.view"
+    MEMBER_MANAGE = "member.manage"
+    SMS_FREE_TEXT = "sms.free_text"
+    REPORT_VIEW = "report.view"
+    SETTINGS_MANAGE = "settings.manage"
+
+
+_WAITER = frozenset(
+    {
+        Permission.BILL_OPEN,
+        Permission.BILL_EDIT,
+        Permission.RETURN_REQUEST,
+        Permission.MEMBER_VIEW,
+    }
+)
+_CASHIER = _WAITER | {
+    Permission.BILL_DISCOUNT,
+    Permission.PAYMENT_TAKE,
+    Permission.PAYMENT_VOID,
+    Permission.SHIFT_MANAGE,
+    Permission.CASH_DRAWER,
+    Permission.RETURN_APPROVE,
+    Permission.MEMBER_MANAGE,
+}
+_MANAGER = _CASHIER | {
+    Permission.BACK_OFFICE,
+    Permission.STAFF_VIEW,
+    Permission.STAFF_MANAGE,
+    Permission.CATALOG_MANAGE,
+    Permission.BILL_DISCOUNT_ABOVE_LIMIT,
+    Permission.STOCK_NEGATIVE,
+    Permission.RETURN_APPROVE_ABOVE_LIMIT,
+    Permission.SMS_FREE_TEXT,
+    Permission.REPORT_VIEW,
+    Permission.AUDIT_VIEW,
+}
+_OWNER = _MANAGER | {Permission.STORE_MANAGE, Permission.SETTINGS_MANAGE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.WAITER: _WAITER,
+    Role.CASHIER: frozenset(_CASHIER),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.OWNER: frozenset(_OWNER),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person or process behind a service call, recorded on every audit row."""
+
+    organization_id: int
+    staff_id: int | None = None
+    role: Role | None = None
+    store_id: int | None = None
+    register_id: int | None = None
+    display_name: str = ""
+    is_system: bool = False
+
+    @classmethod
+    def system(cls, organization_id: int, store_id: int | None = None, name: str = "system") -> Actor:
+        return cls(organization_id=organization_id, store_id=store_id, display_name=name, is_system=True)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        if self.is_system:
+            return frozenset(Permission)
+        return ROLE_PERMISSIONS.get(self.role, frozenset()) if self.role else frozenset()
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(
+                f"{self.role or 'this session'} may not do {permission.value}",
+                extra={"permission": permission.value},
+            )
+
+    def require_store(self, store_id: int) -> None:
+        """Staff bound to a store act only there; owners and system act in every store."""
+        if self.is_system or self.role == Role.OWNER:
+            return
+        if self.store_id is not None and self.store_id != store_id:
+            raise PermissionDenied("this session belongs to another store", extra={"store_id": store_id})
+
+
+@lru_cache
+def password_hasher() -> PasswordHasher:
+    is_cheap = get_settings().password_hash_profile == "cheapest"  # noqa: S105
+    profile = CHEAPEST if is_cheap else RFC_9106_LOW_MEMORY
+    return PasswordHasher.from_parameters(profile)
+
+
+def hash_secret(secret: str) -> str:
+    """argon2id hash of a PIN or password."""
+    return password_hasher().hash(secret)
+
+
+def verify_secret(secret_hash: str, secret: str) -> bool:
+    try:
+        return password_hasher().verify(secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as their SHA-256 only; a leaked table gives no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,199 @@
+"""Engine, base model and the unit of work.
+
+One unit of work per request or UI action: the caller opens it, services only ``flush()``,
+and the unit commits once at the end. Hooks run just before the commit (the audit chain
+is appended there, so its lock is held as briefly as possible) and just after it (events
+are published only for changes that really committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zone storage, so values are stored there as naive UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Kassa stores aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def enum_type(enum_class: type[StrEnum]) -> Enum:
+    """A string enum stored by its values (``"owner"``), as VARCHAR on every database."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=max(len(member.value) for member in enum_class) + 10,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE.
+
+    pysqlite's own transaction handling breaks SAVEPOINT and starts transactions lazily;
+    taking the write lock at BEGIN means two writers queue on busy_timeout instead of
+    failing when a read transaction tries to upgrade to a write.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, echo=echo)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+CommitHook = Callable[[AsyncSession], Awaitable[None]]
+AfterCommitHook = Callable[[], Awaitable[None] | None]
+
+_BEFORE_COMMIT_KEY = "kassa_before_commit"
+_AFTER_COMMIT_KEY = "kassa_after_commit"
+
+
+def before_commit(session: AsyncSession, key: str, hook: CommitHook) -> None:
+    """Run ``hook`` once, just before this unit of work commits (registered once per key)."""
+    hooks: dict[str, CommitHook] = session.info.setdefault(_BEFORE_COMMIT_KEY, {})
+    hooks.setdefault(key, hook)
+
+
+def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:
+    """Run ``hook`` after this unit of work has committed; dropped on rollback."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(hook)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the unit of work: before-hooks, the commit, then after-hooks."""
+    before: dict[str, CommitHook] = session.info.pop(_BEFORE_COMMIT_KEY, {})
+    for hook in before.values():
+        await hook(session)
+    await session.commit()
+    after: list[AfterCommitHook] = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for after_hook in after:
+        result = after_hook()
+        if result is not None:
+            await result
+
+
+async def rollback(session: AsyncSession) -> None:
+    session.info.pop(_BEFORE_COMMIT_KEY, None)
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+    await session.rollback()
+
+
+class Database:
+    """The engine and session factory of one database."""
+
+    def __init__(self, url: str, *, echo: bool = False, engine: AsyncEngine | None = None) -> None:
+        self.url = url
+        self.engine = engine or create_engine(url, echo=echo)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A session that commits when the block ends and rolls back if it raises."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+            except BaseException:
+                await rollback(session)
+                raise
+            await commit(session)
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; closing it detaches the loaded rows without expiring them,
+        so a page can still show them after the block."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+_current: Database | None = None
+
+
+def set_database(database: Database | None) -> None:
+    global _current  # one database per process, set by the app factory or the CLI
+    _current = database
+
+
+def get_database() -> Database:
+    if _current is None:
+        raise RuntimeError("no database configured; the app factory or CLI sets it")
+    return _current

@@ -1,0 +1,145 @@
+"""The demo store: a café and dessert shop with staff of every role, tables and a menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.catalog import service as catalog
+from kassa.core.auth import Actor, Role
+from kassa.core.money import Money
+from kassa.floor import service as floor
+from kassa.staff import service as staff
+from kassa.stores import service as stores
+from kassa.stores.models import Organization
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    name: str
+    role: Role
+    pin: str
+    email: str | None = None
+    password: str | None = None
+
+
+DEMO_STAFF = (
+    DemoLogin("Olivia Owner 老板", Role.OWNER, "1111", "owner@kassa.demo", "kassa-owner-demo"),
+    DemoLogin("Mia Manager 店长", Role.MANAGER, "2222", "manager@kassa.demo", "kassa-manager-demo"),
+    DemoLogin("Chen Cashier 收银", Role.CASHIER, "3333"),
+    DemoLogin("Wang Waiter 服务员", Role.WAITER, "4444"),
+)
+
+# (category, english name, [(chinese name, english name, sku, price in fen)])
+DEMO_MENU = (
+    (
+        "咖啡",
+        "Coffee",
+        [
+            ("美式咖啡", "Americano", "COF-AME", 1800),
+            ("拿铁", "Latte", "COF-LAT", 2400),
+            ("卡布奇诺", "Cappuccino", "COF-CAP", 2400),
+            ("澳白", "Flat white", "COF-FLW", 2600),
+        ],
+    ),
+    (
+        "茶饮",
+        "Tea",
+        [
+            ("珍珠奶茶", "Bubble milk tea", "TEA-BUB", 1600),
+            ("抹茶拿铁", "Matcha latte", "TEA-MAT", 2200),
+            ("柠檬红茶", "Lemon black tea", "TEA-LEM", 1400),
+        ],
+    ),
+    (
+        "甜品",
+        "Desserts",
+        [
+            ("提拉米苏", "Tiramisu", "DES-TIR", 3200),
+            ("芝士蛋糕", "Cheesecake", "DES-CHE", 2800),
+            ("芒果布丁", "Mango pudding", "DES-MAN", 2200),
+            ("葡式蛋挞", "Portuguese egg tart", "DES-EGG", 800),
+            ("杨枝甘露", "Mango pomelo sago", "DES-SAG", 2600),
+        ],
+    ),
+)
+
+
+async def is_seeded(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(func.count(Organization.id))))
+
+
+async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogin, ...]]:
+    """Create the demo organization; the caller checks ``is_seeded`` first."""
+    organization = await stores.create_organization(session, "Kassa Demo")
+    setup = Actor.system(organization.id, name="demo seed")
+    store = await stores.create_store(
+        session,
+        setup,
+        name="甜心咖啡 Sweetheart Café",
+        address="上海市徐汇区武康路 100 号",
+        phone="+86 21 5555 0100",
+        currency="CNY",
+        timezone="Asia/Shanghai",
+        phone_region="CN",
+        locale="zh_CN",
+        vat_rates=[
+            stores.VatRateInput("standard", "6%", 600, is_default=True),
+            stores.VatRateInput("goods", "13%", 1300),
+        ],
+    )
+    store_actor = Actor.system(organization.id, store_id=store.id, name="demo seed")
+    await stores.add_register(session, store_actor, store.id, "Counter 1")
+    await stores.add_register(session, store_actor, store.id, "Counter 2")
+    for login in DEMO_STAFF:
+        await staff.create_staff(
+            session,
+            store_actor,
+            display_name=login.name,
+            role=login.role,
+            pin=login.pin,
+            store_id=None if login.role == Role.OWNER else store.id,
+            email=login.email,
+            password=login.password,
+        )
+    hall = await floor.create_area(session, store_actor, store.id, "大厅 Hall", 0)
+    for index in range(8):
+        await floor.create_table(
+            session,
+            store_actor,
+            hall.id,
+            f"T{index + 1}",
+            seats=2 if index < 4 else 4,
+            position_x=10 + (index % 4) * 25,
+            position_y=20 + (index // 4) * 40,
+        )
+    terrace = await floor.create_area(session, store_actor, store.id, "露台 Terrace", 1)
+    for index in range(4):
+        await floor.create_table(
+            session,
+            store_actor,
+            terrace.id,
+            f"P{index + 1}",
+            seats=4,
+            position_x=10 + index * 25,
+            position_y=50,
+        )
+    for order, (category_name, category_english, products) in enumerate(DEMO_MENU):
+        category = await catalog.create_category(
+            session, store_actor, category_name, translations={"en": category_english}, sort_order=order
+        )
+        for position, (name, english, sku, price) in enumerate(products):
+            await catalog.create_product(
+                session,
+                store_actor,
+                category_id=category.id,
+                name=name,
+                sku=sku,
+                price=Money(price, "CNY"),
+                vat_rate_code="standard",
+                translations={"en": english},
+                sort_order=position,
+            )
+    return organization, DEMO_STAFF

@@ -1,0 +1,140 @@
+"""Delivery of rendered bytes to a printer named by a destination string.
+
+``tcp://host:port``  a network printer's raw port (9100 when no port is given)
+``file:///path``     appended to a file: the demo's spool file or a USB device node
+
+A printer that is off, unplugged or out of reach raises ``PrinterUnavailable`` so the
+outbox that calls this keeps the job and retries later; a destination that can never work
+raises ``ValueError`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from escpos.exceptions import DeviceNotFoundError
+from escpos.printer import Network
+
+from kassa.core.errors import KassaError
+
+DEFAULT_TCP_PORT = 9100
+# Long enough for a printer on a busy shop network, short enough to free the worker.
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class PrinterUnavailable(KassaError):
+    """The printer could not be reached or stopped taking data; trying later may work."""
+
+    status = 503
+    code = "printer_unavailable"
+    title = "Printer unavailable"
+
+
+@dataclass(frozen=True)
+class TcpDestination:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class FileDestination:
+    path: Path
+
+
+Destination = TcpDestination | FileDestination
+
+
+def parse_destination(destination: str) -> Destination:
+    """``tcp://host[:port]`` or ``file:///absolute/path``; anything else is a ValueError
+    that says what is wrong and shows the expected form."""
+    try:
+        parts = urlsplit(destination.strip())
+    except ValueError as error:
+        raise ValueError(f"printer destination {destination!r} is not a valid URL: {error}") from error
+    if parts.query or parts.fragment:
+        raise ValueError(f"printer destination {destination!r} must not have a query or fragment")
+    if parts.scheme == "tcp":
+        if not parts.hostname:
+            raise ValueError(f"printer destination {destination!r} has no host; expected tcp://host:9100")
+        if parts.path not in ("", "/") or parts.username or parts.password:
+            raise ValueError(f"printer destination {destination!r} must be only tcp://host:port")
+        if ":" in parts.hostname:
+            # python-escpos opens IPv4 sockets only; an IPv6 printer would fail forever.
+            raise ValueError(f"printer destination {destination!r} is IPv6; use an IPv4 address or host name")
+        try:
+            port = parts.port
+        except ValueError as error:
+            raise ValueError(
+                f"printer destination {destination!r} has an invalid port; expected 1-65535"
+            ) from error
+        if port == 0:
+            raise ValueError(f"printer destination {destination!r} has an invalid port; expected 1-65535")
+        return TcpDestination(parts.hostname, port or DEFAULT_TCP_PORT)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(
+                f"printer destination {destination!r} names a host; a file needs an absolute path "
+                "such as file:///dev/usb/lp0"
+            )
+        path = unquote(parts.path)
+        if not path.startswith("/") or path == "/":
+            raise ValueError(
+                f"printer destination {destination!r} needs an absolute file path such as file:///dev/usb/lp0"
+            )
+        return FileDestination(Path(path))
+    raise ValueError(
+        f"printer destination {destination!r} must start with tcp:// or file:// "
+        "(e.g. tcp://192.168.1.50:9100 or file:///dev/usb/lp0)"
+    )
+
+
+def _send_tcp(destination: TcpDestination, data: bytes, timeout_seconds: float) -> None:
+    printer = Network(host=destination.host, port=destination.port, timeout=timeout_seconds)
+    where = f"tcp://{destination.host}:{destination.port}"
+    try:
+        printer.open()
+        printer._raw(data)
+    except DeviceNotFoundError as error:
+        # python-escpos wraps refused connections, timeouts and unknown hosts alike.
+        raise PrinterUnavailable(f"printer at {where} is unavailable: {error}") from error
+    except OSError as error:
+        raise PrinterUnavailable(f"printer at {where} stopped taking data: {error}") from error
+    finally:
+        printer.close()
+
+
+def _append_file(destination: FileDestination, data: bytes) -> None:
+    try:
+        with destination.path.open("ab") as device:
+            device.write(data)
+    except OSError as error:
+        # A USB printer that is unplugged has no device node; it may be back later.
+        raise PrinterUnavailable(f"printer file {destination.path} is unavailable: {error}") from error
+
+
+def send_to_printer(
+    destination: str, data: bytes, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+) -> None:
+    """Deliver ``data`` (ESC/POS bytes) to ``destination`` in one piece.
+
+    Blocking, bounded by ``timeout_seconds`` per connect and per send for network printers.
+    Raises ``ValueError`` for a malformed destination and ``PrinterUnavailable`` when the
+    printer cannot be reached or stops accepting data.
+    """
+    if timeout_seconds <= 0:
+        raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+    parsed = parse_destination(destination)
+    if isinstance(parsed, TcpDestination):
+        _send_tcp(parsed, data, timeout_seconds)
+    else:
+        _append_file(parsed, data)
+
+
+async def send_to_printer_async(
+    destination: str, data: bytes, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+) -> None:
+    """``send_to_printer`` in a worker thread, so the event loop never waits on a printer."""
+    await asyncio.to_thread(send_to_printer, destination, data, timeout_seconds=timeout_seconds)

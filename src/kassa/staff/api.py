@@ -1,0 +1,94 @@
+"""Logins, sessions and staff management."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from kassa.core.database import commit
+from kassa.staff import service
+from kassa.staff.schemas import Me, PasswordLogin, PinLogin, SessionOut, StaffCreate, StaffOut, StaffTile
+from kassa.web.dependencies import CurrentActor, Session, Token
+
+router = APIRouter(tags=["staff"])
+
+
+async def _session_out(session: Session, result: service.LoginResult) -> SessionOut:
+    # A failed login changed the attempt counter: commit that, then report the failure.
+    await commit(session)
+    if result.error is not None:
+        raise result.error
+    assert result.token is not None
+    assert result.staff is not None
+    assert result.session is not None
+    return SessionOut(
+        token=result.token,
+        staff_id=result.staff.id,
+        display_name=result.staff.display_name,
+        role=result.staff.role,
+        store_id=result.session.store_id,
+        register_id=result.session.register_id,
+        expires_at=result.session.expires_at,
+    )
+
+
+@router.post("/auth/pin", response_model=SessionOut, summary="Log in on a register with a PIN")
+async def login_with_pin(body: PinLogin, session: Session) -> SessionOut:
+    result = await service.login_with_pin(session, body.register_id, body.staff_id, body.pin)
+    return await _session_out(session, result)
+
+
+@router.post("/auth/password", response_model=SessionOut, summary="Back-office login (owners, managers)")
+async def login_with_password(body: PasswordLogin, session: Session) -> SessionOut:
+    result = await service.login_with_password(session, body.email, body.password)
+    return await _session_out(session, result)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(actor: CurrentActor, token: Token, session: Session) -> None:
+    await service.logout(session, actor, token)
+
+
+@router.get("/auth/me", response_model=Me)
+async def me(actor: CurrentActor) -> Me:
+    return Me(
+        staff_id=actor.staff_id,
+        display_name=actor.display_name,
+        role=actor.role,
+        organization_id=actor.organization_id,
+        store_id=actor.store_id,
+        register_id=actor.register_id,
+        permissions=sorted(permission.value for permission in actor.permissions),
+    )
+
+
+@router.get("/registers/{register_id}/staff", response_model=list[StaffTile], summary="PIN pad name tiles")
+async def register_staff(register_id: int, session: Session) -> list[StaffTile]:
+    return [
+        StaffTile.model_validate(item) for item in await service.list_staff_for_register(session, register_id)
+    ]
+
+
+@router.get("/staff", response_model=list[StaffOut])
+async def list_staff(actor: CurrentActor, session: Session, store_id: int | None = None) -> list[StaffOut]:
+    return [StaffOut.model_validate(item) for item in await service.list_staff(session, actor, store_id)]
+
+
+@router.post("/staff", response_model=StaffOut, status_code=status.HTTP_201_CREATED)
+async def create_staff(body: StaffCreate, actor: CurrentActor, session: Session) -> StaffOut:
+    staff = await service.create_staff(
+        session,
+        actor,
+        display_name=body.display_name,
+        role=body.role,
+        pin=body.pin,
+        store_id=body.store_id,
+        email=body.email,
+        password=body.password,
+        phone=body.phone,
+    )
+    return StaffOut.model_validate(staff)
+
+
+@router.post("/staff/{staff_id}/unlock", response_model=StaffOut)
+async def unlock_staff(staff_id: int, actor: CurrentActor, session: Session) -> StaffOut:
+    return StaffOut.model_validate(await service.unlock_staff(session, actor, staff_id))

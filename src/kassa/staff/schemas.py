@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kassa.core.auth import Role
+
+
+class PinLogin(BaseModel):
+    register_id: int
+    staff_id: int
+    pin: str = Field(pattern=r"^\d{4,6}$", description="4 to 6 digits")
+
+
+class PasswordLogin(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SessionOut(BaseModel):
+    token: str
+    staff_id: int
+    display_name: str
+    role: Role
+    store_id: int | None
+    register_id: int | None
+    expires_at: datetime
+
+
+class StaffCreate(BaseModel):
+    display_name: str = Field(min_length=1, max_length=80)
+    role: Role
+    pin: str = Field(pattern=r"^\d{4,6}$", description="4 to 6 digits")
+    store_id: int | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class StaffOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    display_name: str
+    role: Role
+    store_id: int | None
+    email: str | None
+    is_active: bool
+    locked_until: datetime | None
+
+
+class StaffTile(BaseModel):
+    """What a register's PIN pad shows before anyone is logged in."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    display_name: str
+    role: Role
+
+
+class Me(BaseModel):
+    staff_id: int | None
+    display_name: str
+    role: Role | None
+    organization_id: int
+    store_id: int | None
+    register_id: int | None
+    permissions: list[str]

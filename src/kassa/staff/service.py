@@ -1,0 +1,321 @@
+"""Staff, PIN and password logins, and sessions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.core import audit
+from kassa.core.auth import Actor, Permission, Role, hash_secret, new_token, token_digest, verify_secret
+from kassa.core.database import utc_now
+from kassa.core.errors import (
+    KassaError,
+    Locked,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from kassa.core.settings import get_settings
+from kassa.staff.models import StaffMember, StaffSession
+from kassa.stores.models import Register, Store
+
+PIN_PATTERN = re.compile(r"\d{4,6}")
+MIN_PASSWORD_LENGTH = 10
+# Roles a manager may hire; owners may create any role.
+MANAGER_ASSIGNABLE_ROLES = frozenset({Role.CASHIER, Role.WAITER})
+
+
+def _check_pin(pin: str) -> None:
+    if not PIN_PATTERN.fullmatch(pin):
+        raise ValidationFailed("a PIN is 4 to 6 digits", field="pin")
+
+
+def _staff_snapshot(staff: StaffMember) -> dict[str, object]:
+    return {
+        "display_name": staff.display_name,
+        "role": staff.role,
+        "store_id": staff.store_id,
+        "email": staff.email,
+        "is_active": staff.is_active,
+    }
+
+
+async def create_staff(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    display_name: str,
+    role: Role,
+    pin: str,
+    store_id: int | None,
+    email: str | None = None,
+    password: str | None = None,
+    phone: str | None = None,
+) -> StaffMember:
+    """Add a staff member.
+
+    Managers hire cashiers and waiters for their own store; only owners create managers and
+    owners. Only owners and managers get a back-office password.
+    """
+    actor.require(Permission.STAFF_MANAGE)
+    if actor.role != Role.OWNER and not actor.is_system and role not in MANAGER_ASSIGNABLE_ROLES:
+        raise PermissionDenied(f"only an owner may create a {role.value}", field="role")
+    if not display_name.strip():
+        raise ValidationFailed("a name is needed", field="display_name")
+    _check_pin(pin)
+    if store_id is not None:
+        store = await session.get(Store, store_id)
+        if store is None or store.organization_id != actor.organization_id:
+            raise NotFound(f"no store {store_id}", field="store_id")
+        actor.require_store(store_id)
+    elif role != Role.OWNER:
+        raise ValidationFailed("staff other than owners belong to a store", field="store_id")
+    if password is not None:
+        if role not in (Role.OWNER, Role.MANAGER):
+            raise ValidationFailed("only owners and managers use the back office", field="password")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValidationFailed(
+                f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            )
+        if not email:
+            raise ValidationFailed("a back-office login needs an e-mail address", field="email")
+    normalized_email = email.strip().lower() if email else None
+    if normalized_email:
+        taken = await session.scalar(select(StaffMember.id).where(StaffMember.email == normalized_email))
+        if taken is not None:
+            raise ValidationFailed("this e-mail address is in use", field="email")
+    staff = StaffMember(
+        organization_id=actor.organization_id,
+        store_id=store_id,
+        display_name=display_name.strip(),
+        role=role,
+        pin_hash=hash_secret(pin),
+        email=normalized_email,
+        password_hash=hash_secret(password) if password else None,
+        phone=phone,
+    )
+    session.add(staff)
+    await session.flush()
+    audit.record(
+        session, actor, "staff.create", "staff", staff.id, store_id=store_id, after=_staff_snapshot(staff)
+    )
+    return staff
+
+
+async def list_staff(
+    session: AsyncSession, actor: Actor, store_id: int | None = None
+) -> Sequence[StaffMember]:
+    actor.require(Permission.STAFF_VIEW)
+    query = select(StaffMember).where(StaffMember.organization_id == actor.organization_id)
+    if store_id is not None:
+        actor.require_store(store_id)
+        query = query.where((StaffMember.store_id == store_id) | (StaffMember.store_id.is_(None)))
+    elif actor.store_id is not None and actor.role != Role.OWNER:
+        query = query.where(StaffMember.store_id == actor.store_id)
+    return (await session.scalars(query.order_by(StaffMember.role, StaffMember.display_name))).all()
+
+
+async def list_staff_for_register(session: AsyncSession, register_id: int) -> Sequence[StaffMember]:
+    """The name tiles on a register's PIN pad: active staff of its store and the owners."""
+    register = await session.get(Register, register_id)
+    if register is None or not register.is_active:
+        raise NotFound(f"no register {register_id}", field="register_id")
+    store = await session.get(Store, register.store_id)
+    assert store is not None
+    query = (
+        select(StaffMember)
+        .where(
+            StaffMember.organization_id == store.organization_id,
+            StaffMember.is_active,
+            (StaffMember.store_id == store.id) | (StaffMember.store_id.is_(None)),
+        )
+        .order_by(StaffMember.display_name)
+    )
+    return (await session.scalars(query)).all()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A login outcome. A failure still changes state (attempt counter, lockout) that must
+    be committed, so it is returned rather than raised; the caller commits, then raises."""
+
+    token: str | None = None
+    staff: StaffMember | None = None
+    session: StaffSession | None = None
+    error: KassaError | None = None
+
+
+def _actor_for(staff: StaffMember, store_id: int | None, register_id: int | None) -> Actor:
+    return Actor(
+        organization_id=staff.organization_id,
+        staff_id=staff.id,
+        role=staff.role,
+        store_id=store_id,
+        register_id=register_id,
+        display_name=staff.display_name,
+    )
+
+
+async def _open_session(
+    session: AsyncSession, staff: StaffMember, store_id: int | None, register_id: int | None
+) -> LoginResult:
+    token = new_token()
+    staff_session = StaffSession(
+        token_digest=token_digest(token),
+        staff_id=staff.id,
+        store_id=store_id,
+        register_id=register_id,
+        expires_at=utc_now() + timedelta(hours=get_settings().session_hours),
+    )
+    session.add(staff_session)
+    await session.flush()
+    return LoginResult(token=token, staff=staff, session=staff_session)
+
+
+async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int, pin: str) -> LoginResult:
+    """PIN login on a register.
+
+    After ``pin_max_attempts`` wrong PINs in a row the staff member is locked for
+    ``pin_lockout_minutes``; while locked even the right PIN is refused. The counter is
+    raised with an atomic UPDATE so two registers guessing at once both count.
+    """
+    settings = get_settings()
+    register = await session.get(Register, register_id)
+    if register is None or not register.is_active:
+        return LoginResult(error=NotFound(f"no register {register_id}", field="register_id"))
+    staff = await session.get(StaffMember, staff_id, with_for_update=True)
+    store = await session.get(Store, register.store_id)
+    assert store is not None
+    if (
+        staff is None
+        or not staff.is_active
+        or staff.organization_id != store.organization_id
+        or (staff.store_id is not None and staff.store_id != store.id)
+    ):
+        return LoginResult(error=NotAuthenticated("unknown staff member for this register", field="staff_id"))
+    now = utc_now()
+    if staff.locked_until is not None and staff.locked_until > now:
+        return LoginResult(
+            error=Locked(
+                "too many wrong PINs; try again later or ask a manager",
+                field="pin",
+                extra={"locked_until": staff.locked_until.isoformat()},
+            )
+        )
+    actor = _actor_for(staff, store.id, register.id)
+    if not verify_secret(staff.pin_hash, pin):
+        attempts = await session.scalar(
+            update(StaffMember)
+            .where(StaffMember.id == staff.id)
+            .values(failed_pin_attempts=StaffMember.failed_pin_attempts + 1)
+            .returning(StaffMember.failed_pin_attempts)
+        )
+        assert attempts is not None
+        if attempts >= settings.pin_max_attempts:
+            locked_until = now + timedelta(minutes=settings.pin_lockout_minutes)
+            await session.execute(
+                update(StaffMember)
+                .where(StaffMember.id == staff.id)
+                .values(locked_until=locked_until, failed_pin_attempts=0)
+            )
+            audit.record(
+                session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until}
+            )
+            return LoginResult(
+                error=Locked(
+                    f"{settings.pin_max_attempts} wrong PINs: "
+                    f"locked for {settings.pin_lockout_minutes} minutes",
+                    field="pin",
+                    extra={"locked_until": locked_until.isoformat()},
+                )
+            )
+        audit.record(
+            session, actor, "staff.pin_failed", "staff", staff.id, after={"failed_attempts": attempts}
+        )
+        remaining = settings.pin_max_attempts - attempts
+        return LoginResult(
+            error=NotAuthenticated(
+                f"wrong PIN ({remaining} tries left)", field="pin", extra={"remaining": remaining}
+            )
+        )
+    if staff.failed_pin_attempts or staff.locked_until:
+        staff.failed_pin_attempts = 0
+        staff.locked_until = None
+    result = await _open_session(session, staff, store.id, register.id)
+    audit.record(session, actor, "staff.login", "staff", staff.id, after={"method": "pin"})
+    return result
+
+
+async def login_with_password(session: AsyncSession, email: str, password: str) -> LoginResult:
+    """Back-office login for owners and managers."""
+    staff = await session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))
+    if staff is None or staff.password_hash is None or not staff.is_active:
+        # Same work either way, so the answer time does not reveal which e-mails exist.
+        verify_secret(hash_secret("timing-equaliser"), password)
+        return LoginResult(error=NotAuthenticated("wrong e-mail or password", field="email"))
+    if not verify_secret(staff.password_hash, password):
+        return LoginResult(error=NotAuthenticated("wrong e-mail or password", field="password"))
+    if staff.role not in (Role.OWNER, Role.MANAGER):
+        return LoginResult(
+            error=PermissionDenied("the back office is for owners and managers", field="email")
+        )
+    result = await _open_session(session, staff, staff.store_id, None)
+    audit.record(
+        session,
+        _actor_for(staff, staff.store_id, None),
+        "staff.login",
+        "staff",
+        staff.id,
+        after={"method": "password"},
+    )
+    return result
+
+
+async def authenticate(session: AsyncSession, token: str) -> Actor:
+    """The actor behind a session token; expired, revoked or unknown tokens are refused."""
+    row = (
+        await session.execute(
+            select(StaffSession, StaffMember)
+            .join(StaffMember, StaffMember.id == StaffSession.staff_id)
+            .where(StaffSession.token_digest == token_digest(token))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotAuthenticated("unknown session; log in again")
+    staff_session, staff = row
+    if staff_session.revoked_at is not None or staff_session.expires_at <= utc_now() or not staff.is_active:
+        raise NotAuthenticated("session ended; log in again")
+    return _actor_for(staff, staff_session.store_id, staff_session.register_id)
+
+
+async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
+    await session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_digest == token_digest(token), StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+    )
+    audit.record(session, actor, "staff.logout", "staff", actor.staff_id)
+
+
+async def unlock_staff(session: AsyncSession, actor: Actor, staff_id: int) -> StaffMember:
+    """A manager lifts a PIN lockout before it runs out."""
+    actor.require(Permission.STAFF_MANAGE)
+    staff = await session.get(StaffMember, staff_id)
+    if staff is None or staff.organization_id != actor.organization_id:
+        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+    if staff.store_id is not None:
+        actor.require_store(staff.store_id)
+    staff.locked_until = None
+    staff.failed_pin_attempts = 0
+    audit.record(session, actor, "staff.unlock", "staff", staff.id, store_id=staff.store_id)
+    return staff
+
+
+async def count_staff(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count(StaffMember.id))) or 0)

@@ -1,0 +1,55 @@
+"""An owner's organization, its stores, their registers and VAT rates."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kassa.core.database import Base, IdMixin, IdType, TimestampMixin
+
+
+class Organization(IdMixin, TimestampMixin, Base):
+    """One owner's business: stores, staff, catalog and members are shared inside it."""
+
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Store(IdMixin, TimestampMixin, Base):
+    __tablename__ = "stores"
+
+    organization_id: Mapped[int] = mapped_column(IdType, ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Region for phone numbers typed without a country prefix (ISO 3166 alpha-2, e.g. CN).
+    phone_region: Mapped[str] = mapped_column(String(2))
+    locale: Mapped[str] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class VatRate(IdMixin, Base):
+    """A VAT rate of a store; basis points keep the rate exact (600 = 6.00 %)."""
+
+    __tablename__ = "vat_rates"
+    __table_args__ = (UniqueConstraint("store_id", "code"),)
+
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(60))
+    rate_basis_points: Mapped[int]
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Register(IdMixin, TimestampMixin, Base):
+    """A till: a tablet or PC at the counter where staff log in with their PIN."""
+
+    __tablename__ = "registers"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

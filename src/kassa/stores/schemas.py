@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VatRateIn(BaseModel):
+    code: str = Field(min_length=1, max_length=20)
+    label: str = Field(min_length=1, max_length=60)
+    rate_basis_points: int = Field(ge=0, le=10_000, description="600 = 6.00 %")
+    is_default: bool = False
+
+
+class VatRateOut(VatRateIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StoreCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    address: str = Field(default="", max_length=300)
+    phone: str = Field(default="", max_length=40)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str = Field(min_length=1, max_length=64)
+    phone_region: str = Field(pattern=r"^[A-Z]{2}$")
+    locale: str = Field(min_length=2, max_length=16)
+    vat_rates: list[VatRateIn] = Field(min_length=1)
+
+
+class StoreOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    address: str
+    phone: str
+    currency: str
+    timezone: str
+    phone_region: str
+    locale: str
+
+
+class StoreDetail(StoreOut):
+    vat_rates: list[VatRateOut]
+
+
+class RegisterCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+
+
+class RegisterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    store_id: int
+    name: str
+
+
+class StoreUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=40)

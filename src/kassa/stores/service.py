@@ -1,0 +1,219 @@
+"""Stores and registers: the rules for setting them up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.core import audit
+from kassa.core.auth import Actor, Permission
+from kassa.core.errors import NotFound, ValidationFailed
+from kassa.core.events import Event, publish_after_commit
+from kassa.stores.models import Organization, Register, Store, VatRate
+
+
+@dataclass(frozen=True)
+class VatRateInput:
+    code: str
+    label: str
+    rate_basis_points: int
+    is_default: bool = False
+
+
+def _validate_store_fields(currency: str, timezone: str, phone_region: str, locale: str) -> None:
+    if len(currency) != 3 or get_currency_name(currency, locale="en") == currency:
+        raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {timezone!r}", field="timezone") from None
+    if phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(f"unknown phone region {phone_region!r}", field="phone_region")
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        raise ValidationFailed(f"unknown locale {locale!r}", field="locale") from None
+
+
+def _validate_vat_rates(vat_rates: Sequence[VatRateInput]) -> None:
+    if not vat_rates:
+        raise ValidationFailed("a store needs at least one VAT rate", field="vat_rates")
+    if sum(rate.is_default for rate in vat_rates) != 1:
+        raise ValidationFailed("exactly one VAT rate must be the default", field="vat_rates")
+    if len({rate.code for rate in vat_rates}) != len(vat_rates):
+        raise ValidationFailed("VAT rate codes must be unique", field="vat_rates")
+    for rate in vat_rates:
+        if not 0 <= rate.rate_basis_points <= 10_000:
+            raise ValidationFailed("a VAT rate is between 0 and 100 %", field="vat_rates")
+
+
+async def create_organization(session: AsyncSession, name: str) -> Organization:
+    """A new owner's business; the first step of setting Kassa up."""
+    organization = Organization(name=name)
+    session.add(organization)
+    await session.flush()
+    audit.record(
+        session,
+        Actor.system(organization.id, name="setup"),
+        "organization.create",
+        "organization",
+        organization.id,
+        after={"name": name},
+    )
+    return organization
+
+
+async def create_store(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    currency: str,
+    timezone: str,
+    phone_region: str,
+    locale: str,
+    vat_rates: Sequence[VatRateInput],
+    address: str = "",
+    phone: str = "",
+) -> Store:
+    """Owners open stores; currency, zone, phone region and locale must be real ones."""
+    actor.require(Permission.STORE_MANAGE)
+    _validate_store_fields(currency, timezone, phone_region, locale)
+    _validate_vat_rates(vat_rates)
+    store = Store(
+        organization_id=actor.organization_id,
+        name=name,
+        address=address,
+        phone=phone,
+        currency=currency,
+        timezone=timezone,
+        phone_region=phone_region,
+        locale=locale,
+    )
+    session.add(store)
+    await session.flush()
+    session.add_all(
+        VatRate(
+            store_id=store.id,
+            code=rate.code,
+            label=rate.label,
+            rate_basis_points=rate.rate_basis_points,
+            is_default=rate.is_default,
+        )
+        for rate in vat_rates
+    )
+    audit.record(
+        session,
+        actor,
+        "store.create",
+        "store",
+        store.id,
+        store_id=store.id,
+        after={"name": name, "currency": currency, "timezone": timezone, "locale": locale},
+    )
+    return store
+
+
+async def add_register(session: AsyncSession, actor: Actor, store_id: int, name: str) -> Register:
+    actor.require(Permission.STORE_MANAGE)
+    store = await get_store(session, actor, store_id)
+    existing = await session.scalar(
+        select(Register).where(Register.store_id == store.id, Register.name == name)
+    )
+    if existing is not None:
+        raise ValidationFailed(f"register {name!r} exists already", field="name")
+    register = Register(store_id=store.id, name=name)
+    session.add(register)
+    await session.flush()
+    audit.record(
+        session, actor, "register.create", "register", register.id, store_id=store.id, after={"name": name}
+    )
+    return register
+
+
+async def get_store(session: AsyncSession, actor: Actor, store_id: int) -> Store:
+    store = await session.get(Store, store_id)
+    if store is None or store.organization_id != actor.organization_id:
+        raise NotFound(f"no store {store_id}", field="store_id")
+    actor.require_store(store.id)
+    return store
+
+
+async def list_stores(session: AsyncSession, actor: Actor) -> Sequence[Store]:
+    query = select(Store).where(Store.organization_id == actor.organization_id).order_by(Store.id)
+    if actor.store_id is not None and not actor.is_system:
+        query = query.where(Store.id == actor.store_id)
+    return (await session.scalars(query)).all()
+
+
+async def list_vat_rates(session: AsyncSession, store_id: int) -> Sequence[VatRate]:
+    query = select(VatRate).where(VatRate.store_id == store_id).order_by(VatRate.rate_basis_points)
+    return (await session.scalars(query)).all()
+
+
+async def get_register(session: AsyncSession, register_id: int) -> Register:
+    """A register by id, for the login screen of that device (no session yet)."""
+    register = await session.get(Register, register_id)
+    if register is None or not register.is_active:
+        raise NotFound(f"no register {register_id}", field="register_id")
+    return register
+
+
+async def get_register_with_store(session: AsyncSession, register_id: int) -> tuple[Register, Store]:
+    register = await get_register(session, register_id)
+    store = await session.get(Store, register.store_id)
+    if store is None or not store.is_active:
+        raise NotFound(f"no register {register_id}", field="register_id")
+    return register, store
+
+
+async def list_all_registers(session: AsyncSession) -> Sequence[tuple[Register, Store]]:
+    """Every active register with its store: the device set-up screen picks one."""
+    query = (
+        select(Register, Store)
+        .join(Store, Store.id == Register.store_id)
+        .where(Register.is_active, Store.is_active)
+        .order_by(Store.id, Register.id)
+    )
+    return [(register, store) for register, store in (await session.execute(query)).all()]
+
+
+def store_topic(store_id: int) -> str:
+    """The event topic every screen of a store listens on."""
+    return f"store:{store_id}"
+
+
+async def update_store(
+    session: AsyncSession,
+    actor: Actor,
+    store_id: int,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    phone: str | None = None,
+) -> Store:
+    """Owners rename or re-address a store; every open screen of the store shows it at once."""
+    actor.require(Permission.STORE_MANAGE)
+    store = await get_store(session, actor, store_id)
+    before = {"name": store.name, "address": store.address, "phone": store.phone}
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed("a store needs a name", field="name")
+        store.name = name.strip()
+    if address is not None:
+        store.address = address.strip()
+    if phone is not None:
+        store.phone = phone.strip()
+    after = {"name": store.name, "address": store.address, "phone": store.phone}
+    audit.record(
+        session, actor, "store.update", "store", store.id, store_id=store.id, before=before, after=after
+    )
+    publish_after_commit(session, Event(store_topic(store.id), "store.updated", after))
+    return store

@@ -1,0 +1,187 @@
+"""Shared UI pieces: who is logged in on this browser, and the two frames.
+
+The browser keeps its state in ``app.storage.user`` (server-side, keyed by a signed
+cookie): the register this device is, the register and back-office session tokens, and
+the language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nicegui import app, ui
+
+from kassa.core.auth import Actor, Permission
+from kassa.core.database import get_database
+from kassa.core.errors import KassaError
+from kassa.core.events import Event, get_event_bus
+from kassa.core.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, format_datetime, normalize_locale, translator
+from kassa.core.settings import get_settings
+from kassa.staff import service as staff_service
+from kassa.stores import service as store_service
+from kassa.stores.models import Register, Store
+
+REGISTER_ID_KEY = "register_id"
+# Storage keys, not secrets.
+REGISTER_TOKEN_KEY = "register_token"  # noqa: S105
+BACKOFFICE_TOKEN_KEY = "backoffice_token"  # noqa: S105
+LOCALE_KEY = "locale"
+
+
+def current_locale() -> str:
+    return normalize_locale(app.storage.user.get(LOCALE_KEY), get_settings().default_locale)
+
+
+def gettext() -> Callable[[str], str]:
+    return translator(current_locale())
+
+
+def notify_error(error: KassaError) -> None:
+    ui.notify(error.detail, type="negative", position="top", multi_line=True)
+
+
+def language_switch() -> None:
+    """Flip between the supported languages and redraw the page."""
+    locale = current_locale()
+    other = next(item for item in SUPPORTED_LOCALES if item != locale)
+
+    def switch() -> None:
+        app.storage.user[LOCALE_KEY] = other
+        ui.navigate.reload()
+
+    ui.button(LOCALE_NAMES[other], icon="translate", on_click=switch).props("flat color=white").classes(
+        "min-h-[48px]"
+    ).mark("language-switch")
+
+
+async def actor_from_token(token_key: str) -> Actor | None:
+    token = app.storage.user.get(token_key)
+    if not token:
+        return None
+    try:
+        async with get_database().read_only() as session:
+            return await staff_service.authenticate(session, token)
+    except KassaError:
+        app.storage.user.pop(token_key, None)
+        return None
+
+
+def subscribe_for_this_page(topic: str, handler: Callable[[Event], Any]) -> None:
+    """Listen on the event bus while this browser tab is open."""
+    subscription = get_event_bus().subscribe(topic, handler)
+    ui.context.client.on_delete(subscription.cancel)
+
+
+@dataclass
+class RegisterContext:
+    actor: Actor
+    store: Store
+    register: Register
+
+
+async def logout(token_key: str, target: str) -> None:
+    token = app.storage.user.pop(token_key, None)
+    if token:
+        try:
+            async with get_database().unit_of_work() as session:
+                actor = await staff_service.authenticate(session, token)
+                await staff_service.logout(session, actor, token)
+        except KassaError:
+            pass  # the session was over already
+    ui.navigate.to(target)
+
+
+@contextmanager
+def register_frame(context: RegisterContext) -> Iterator[None]:
+    """The register screen's frame: store, register, staff, clock, language, log out."""
+    _ = gettext()
+    locale = current_locale()
+    with ui.header().classes("items-center gap-3 px-3 py-1 bg-teal-800 text-white flex-nowrap"):
+        store_label = ui.label(context.store.name).classes("text-lg font-bold truncate").mark("store-name")
+        ui.label(context.register.name).classes("text-sm opacity-80 whitespace-nowrap").mark("register-name")
+        ui.space()
+        ui.label(f"{context.actor.display_name} · {_(str(context.actor.role))}").classes(
+            "text-sm whitespace-nowrap max-sm:hidden"
+        ).mark("staff-name")
+        clock = ui.label().classes("text-sm tabular-nums whitespace-nowrap").mark("clock")
+
+        def tick() -> None:
+            clock.set_text(
+                format_datetime(datetime.now().astimezone(), context.store.timezone, locale, "HH:mm:ss")
+            )
+
+        tick()
+        ui.timer(1.0, tick)
+        language_switch()
+        ui.button(_("Log out"), icon="logout", on_click=lambda: logout(REGISTER_TOKEN_KEY, "/")).props(
+            "flat color=white"
+        ).classes("min-h-[48px]").mark("logout")
+
+    def on_store_event(event: Event) -> None:
+        if event.name == "store.updated":
+            store_label.set_text(str(event.payload.get("name", store_label.text)))
+
+    subscribe_for_this_page(store_service.store_topic(context.store.id), on_store_event)
+    with ui.column().classes("w-full p-2 sm:p-4 gap-3"):
+        yield
+
+
+BACKOFFICE_SECTIONS = (
+    ("/backoffice/catalog", "Catalog", "restaurant_menu", Permission.BACK_OFFICE),
+    ("/backoffice/members", "Members", "people", Permission.BACK_OFFICE),
+    ("/backoffice/reports", "Reports", "insights", Permission.REPORT_VIEW),
+    ("/backoffice/staff", "Staff", "badge", Permission.STAFF_VIEW),
+    ("/backoffice/settings", "Settings", "settings", Permission.BACK_OFFICE),
+)
+
+
+@contextmanager
+def backoffice_frame(actor: Actor, title: str) -> Iterator[None]:
+    """The back office: a header and the section navigation (a drawer on phones)."""
+    _ = gettext()
+    with ui.header().classes("items-center gap-2 px-3 bg-indigo-900 text-white flex-nowrap"):
+        drawer_button = ui.button(icon="menu").props("flat color=white").classes("lg:hidden").mark("menu")
+        ui.label(_("Kassa back office")).classes("text-lg font-bold truncate")
+        ui.space()
+        ui.label(actor.display_name).classes("text-sm max-sm:hidden")
+        language_switch()
+        ui.button(
+            _("Log out"), icon="logout", on_click=lambda: logout(BACKOFFICE_TOKEN_KEY, "/backoffice/login")
+        ).props("flat color=white").mark("logout")
+    with ui.left_drawer(value=None).classes("bg-slate-100").props("breakpoint=1024") as drawer:
+        for path, label, icon, permission in BACKOFFICE_SECTIONS:
+            if actor.can(permission):
+                ui.button(_(label), icon=icon, on_click=lambda target=path: ui.navigate.to(target)).props(
+                    "flat align=left no-caps"
+                ).classes("w-full min-h-[48px] text-base").mark(f"nav-{label.lower()}")
+    drawer_button.on_click(drawer.toggle)
+    with ui.column().classes("w-full p-3 sm:p-6 gap-4"):
+        ui.label(title).classes("text-2xl font-bold")
+        yield
+
+
+async def load_register_context() -> RegisterContext | None:
+    """The logged-in register session of this browser, or None (the caller redirects)."""
+    actor = await actor_from_token(REGISTER_TOKEN_KEY)
+    if actor is None or actor.register_id is None or actor.store_id is None:
+        return None
+    async with get_database().read_only() as session:
+        register = await store_service.get_register(session, actor.register_id)
+        store = await store_service.get_store(session, actor, actor.store_id)
+    return RegisterContext(actor=actor, store=store, register=register)
+
+
+async def require_backoffice_actor(permission: Permission = Permission.BACK_OFFICE) -> Actor | None:
+    """The back-office actor of this browser; else redirect (to log in, or to the overview)."""
+    actor = await actor_from_token(BACKOFFICE_TOKEN_KEY)
+    if actor is None:
+        ui.navigate.to("/backoffice/login")
+        return None
+    if not actor.can(permission):
+        ui.navigate.to("/backoffice")
+        return None
+    return actor

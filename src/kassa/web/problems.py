@@ -1,0 +1,96 @@
+"""Every error leaves as ``application/problem+json`` (RFC 9457), naming the field."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kassa.core.errors import KassaError
+
+logger = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://kassa.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors or [],
+    }
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    # ("body", "lines", 0, "quantity") -> "lines.0.quantity"; the "body"/"query" part is noise.
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _kassa_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, KassaError)
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        [{"field": item.field, "reason": item.reason} for item in error.errors],
+        error.extra,
+        {"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
+    )
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [{"field": _field_name(tuple(item["loc"])), "reason": item["msg"]} for item in error.errors()]
+    detail = "; ".join(f"{item['field']}: {item['reason']}" for item in errors)
+    return problem_response(422, "validation_failed", "Invalid input", detail, errors)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(
+        error.status_code, "http_error"
+    )
+    return problem_response(error.status_code, code, str(error.detail), str(error.detail))
+
+
+async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
+    # A safety net: services check what they can first, the database catches the races.
+    logger.warning("integrity error reached the API: %s", error)
+    return problem_response(409, "conflict", "Conflict", "the change conflicts with existing data")
+
+
+async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unexpected error", exc_info=error)
+    return problem_response(
+        500, "internal_error", "Internal error", "something went wrong; it has been logged"
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(KassaError, _kassa_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,181 @@
+"""The NiceGUI UI on the FastAPI app: the register screen and the back office pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from nicegui import ui
+
+from kassa.catalog import service as catalog_service
+from kassa.core.auth import Permission
+from kassa.core.database import get_database
+from kassa.core.errors import KassaError
+from kassa.core.i18n import format_money
+from kassa.core.money import Money
+from kassa.core.settings import Settings
+from kassa.stores import service as store_service
+from kassa.web.layout import (
+    backoffice_frame,
+    current_locale,
+    gettext,
+    load_register_context,
+    notify_error,
+    register_frame,
+    require_backoffice_actor,
+)
+
+
+@ui.page("/register", title="Kassa · register")
+async def register_page() -> None:
+    """The register screen. The menu shows here; selling is built on this frame."""
+    context = await load_register_context()
+    if context is None:
+        ui.navigate.to("/")
+        return
+    _ = gettext()
+    locale = current_locale()
+    async with get_database().read_only() as session:
+        menu = await catalog_service.list_menu(session, context.actor)
+    with register_frame(context):
+        categories: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+        for category, product in menu:
+            name = catalog_service.localized_name(category.name, category.name_translations, locale)
+            label = catalog_service.localized_name(product.name, product.name_translations, locale)
+            price = format_money(Money(product.price_amount, product.currency), locale)
+            categories.setdefault(category.id, (name, []))[1].append((label, price))
+        with ui.tabs().classes("w-full").props("align=left mobile-arrows outside-arrows") as tabs:
+            tab_items = [ui.tab(str(key), label=name) for key, (name, _products) in categories.items()]
+        with ui.tab_panels(tabs, value=tab_items[0] if tab_items else None).classes("w-full"):
+            for key, (_name, products) in categories.items():
+                with (
+                    ui.tab_panel(str(key)),
+                    ui.grid().classes("w-full gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-5"),
+                ):
+                    for label, price in products:
+                        with ui.card().classes("min-h-[88px] p-3 justify-between").mark("product"):
+                            ui.label(label).classes("text-base font-bold leading-tight")
+                            ui.label(price).classes("text-sm text-teal-800")
+
+
+@ui.page("/backoffice", title="Kassa · back office")
+async def backoffice_home_page() -> None:
+    actor = await require_backoffice_actor()
+    if actor is None:
+        return
+    _ = gettext()
+    async with get_database().read_only() as session:
+        stores = await store_service.list_stores(session, actor)
+    with backoffice_frame(actor, _("Overview")):
+        for store in stores:
+            with ui.card().classes("w-full max-w-xl").mark("store-card"):
+                ui.label(store.name).classes("text-lg font-bold")
+                ui.label(store.address).classes("text-sm opacity-70")
+                ui.label(f"{store.currency} · {store.timezone} · {store.locale}").classes("text-sm")
+
+
+@ui.page("/backoffice/catalog", title="Kassa · catalog")
+async def catalog_page() -> None:
+    actor = await require_backoffice_actor()
+    if actor is None:
+        return
+    _ = gettext()
+    locale = current_locale()
+    async with get_database().read_only() as session:
+        menu = await catalog_service.list_menu(session, actor)
+    with backoffice_frame(actor, _("Catalog")):
+        rows = [
+            {
+                "id": product.id,
+                "category": catalog_service.localized_name(category.name, category.name_translations, locale),
+                "name": catalog_service.localized_name(product.name, product.name_translations, locale),
+                "sku": product.sku,
+                "price": format_money(Money(product.price_amount, product.currency), locale),
+            }
+            for category, product in menu
+        ]
+        ui.table(
+            columns=[
+                {"name": "category", "label": _("Category"), "field": "category", "align": "left"},
+                {"name": "name", "label": _("Name"), "field": "name", "align": "left"},
+                {"name": "sku", "label": "SKU", "field": "sku", "align": "left"},
+                {"name": "price", "label": _("Price"), "field": "price", "align": "right"},
+            ],
+            rows=rows,
+            row_key="id",
+        ).classes("w-full").mark("catalog-table")
+
+
+@ui.page("/backoffice/settings", title="Kassa · settings")
+async def settings_page() -> None:
+    actor = await require_backoffice_actor()
+    if actor is None:
+        return
+    _ = gettext()
+    async with get_database().read_only() as session:
+        stores = await store_service.list_stores(session, actor)
+        rates = {store.id: await store_service.list_vat_rates(session, store.id) for store in stores}
+    with backoffice_frame(actor, _("Settings")):
+        for store in stores:
+            with ui.card().classes("w-full max-w-xl items-stretch gap-2").mark("store-settings"):
+                name = ui.input(_("Store name"), value=store.name).props("outlined").mark("store-name-input")
+                address = ui.input(_("Address"), value=store.address).props("outlined")
+                phone = ui.input(_("Phone"), value=store.phone).props("outlined")
+                ui.label(
+                    _("VAT rates")
+                    + ": "
+                    + ", ".join(f"{rate.label} ({rate.code})" for rate in rates[store.id])
+                ).classes("text-sm")
+
+                async def save(store_id: int = store.id, name=name, address=address, phone=phone) -> None:  # type: ignore[no-untyped-def]
+                    try:
+                        async with get_database().unit_of_work() as session:
+                            await store_service.update_store(
+                                session,
+                                actor,
+                                store_id,
+                                name=name.value,
+                                address=address.value,
+                                phone=phone.value,
+                            )
+                    except KassaError as error:
+                        notify_error(error)
+                        return
+                    ui.notify(_("Saved"), type="positive")
+
+                button = ui.button(_("Save"), on_click=save).mark("store-save")
+                button.set_enabled(actor.can(Permission.STORE_MANAGE))
+
+
+@ui.page("/backoffice/members", title="Kassa · members")
+async def members_page() -> None:
+    actor = await require_backoffice_actor()
+    if actor is None:
+        return
+    _ = gettext()
+    with backoffice_frame(actor, _("Members")):
+        ui.label(_("Member accounts are not available in this version yet.")).classes("text-base opacity-70")
+
+
+@ui.page("/backoffice/reports", title="Kassa · reports")
+async def reports_page() -> None:
+    actor = await require_backoffice_actor(Permission.REPORT_VIEW)
+    if actor is None:
+        return
+    _ = gettext()
+    with backoffice_frame(actor, _("Reports")):
+        ui.label(_("Sales reports appear here once the register takes orders.")).classes(
+            "text-base opacity-70"
+        )
+
+
+def mount_ui(app: FastAPI, settings: Settings) -> None:
+    """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
+    from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
+
+    ui.run_with(
+        app,
+        title="Kassa",
+        favicon="🧾",
+        storage_secret=settings.resolved_secret_key(),
+        show_welcome_message=False,
+        reconnect_timeout=10.0,
+    )
