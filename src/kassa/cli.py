@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -110,6 +111,8 @@ def run(
     if port:
         settings.port = port
     _prepare_var_directory()
+    # NiceGUI keeps each browser's settings (register, session, language) here.
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.var_dir / "nicegui"))
     _with_database(_upgrade)
     if seed_demo:
         _with_database(_seed_demo)

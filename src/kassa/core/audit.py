@@ -178,7 +178,7 @@ async def _append_pending(session: AsyncSession) -> None:
             item.record_hash = compute_hash(_hashed_fields(item), previous_hash)
             previous_hash = item.record_hash
         session.add_all(records)
-        await session.flush(records)
+        await session.flush()
         await session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)

@@ -83,6 +83,9 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+READ_ONLY_OPTION = "kassa_read_only"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, and BEGIN IMMEDIATE.
 
@@ -103,7 +106,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers keep a deferred BEGIN: WAL lets them read while one writer works.
+        is_read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if is_read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -157,7 +162,10 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, engine: AsyncEngine | None = None) -> None:
         self.url = url
         self.engine = engine or create_engine(url, echo=echo)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_only_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -178,7 +186,7 @@ class Database:
     async def read_only(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; closing it detaches the loaded rows without expiring them,
         so a page can still show them after the block."""
-        async with self.sessionmaker() as session:
+        async with self.read_only_sessionmaker() as session:
             yield session
 
     async def dispose(self) -> None:

@@ -22,6 +22,7 @@ from kassa.web.layout import (
     language_switch,
     notify_error,
     require_backoffice_actor,
+    role_label,
 )
 
 PIN_LENGTH_MAX = 6
@@ -46,7 +47,7 @@ async def register_setup_page() -> None:
 
             ui.button(f"{store.name} · {register.name}", on_click=choose).props("no-caps unelevated").classes(
                 "w-full min-h-[64px] text-lg"
-            ).mark(f"register-{register.id}")
+            ).props(f'data-testid="register-{register.id}"')
         if not registers:
             ui.label(_("No register exists yet. Run `kassa demo` or create one in the back office."))
 
@@ -75,7 +76,7 @@ async def pin_login_page() -> None:
     digits: list[str] = []
 
     with ui.header().classes("items-center px-3 bg-teal-800 text-white"):
-        ui.label(store.name).classes("text-lg font-bold truncate").mark("store-name")
+        ui.label(store.name).classes("text-lg font-bold truncate").props('data-testid="store-name"')
         ui.label(register.name).classes("text-sm opacity-80")
         ui.space()
         language_switch()
@@ -97,13 +98,20 @@ async def pin_login_page() -> None:
                     pin_dialog.open()
 
                 button = ui.button(on_click=pick).props("no-caps unelevated color=teal-1 text-color=teal-10")
-                with button.classes("min-h-[88px]").mark(f"staff-{tile.id}"), ui.column().classes("gap-0"):
+                with (
+                    button.classes("min-h-[88px]").props(f'data-testid="staff-{tile.id}"'),
+                    ui.column().classes("gap-0"),
+                ):
                     ui.label(tile.display_name).classes("text-base font-bold")
-                    ui.label(_(str(tile.role))).classes("text-xs opacity-70")
+                    ui.label(role_label(tile.role, _)).classes("text-xs opacity-70")
 
     with ui.dialog() as pin_dialog, ui.card().classes("w-[340px] max-w-full items-stretch gap-3"):
         pin_title = ui.label().classes("text-lg font-bold text-center")
-        pin_display = ui.label().classes("text-3xl tracking-[0.5em] text-center h-10").mark("pin-display")
+        pin_display = (
+            ui.label()
+            .classes("text-3xl tracking-[0.5em] text-center h-10")
+            .props('data-testid="pin-display"')
+        )
 
         def press(digit: str) -> None:
             if len(digits) < PIN_LENGTH_MAX:
@@ -132,14 +140,16 @@ async def pin_login_page() -> None:
 
         with ui.grid(columns=3).classes("gap-2"):
             for digit in "123456789":
-                ui.button(digit, on_click=lambda digit=digit: press(digit)).classes("h-16 text-2xl").mark(
-                    f"pin-{digit}"
+                ui.button(digit, on_click=lambda digit=digit: press(digit)).classes("h-16 text-2xl").props(
+                    f'data-testid="pin-{digit}"'
                 )
-            ui.button(icon="backspace", on_click=clear).classes("h-16").props("color=grey-7").mark(
-                "pin-clear"
+            ui.button(icon="backspace", on_click=clear).classes("h-16").props("color=grey-7").props(
+                'data-testid="pin-clear"'
             )
-            ui.button("0", on_click=lambda: press("0")).classes("h-16 text-2xl").mark("pin-0")
-            ui.button(icon="check", on_click=submit).classes("h-16").props("color=positive").mark("pin-ok")
+            ui.button("0", on_click=lambda: press("0")).classes("h-16 text-2xl").props('data-testid="pin-0"')
+            ui.button(icon="check", on_click=submit).classes("h-16").props("color=positive").props(
+                'data-testid="pin-ok"'
+            )
 
 
 @ui.page("/backoffice/login", title="Kassa · back office")
@@ -163,14 +173,18 @@ async def backoffice_login_page() -> None:
             ui.label(_("Back office")).classes("text-2xl font-bold")
             ui.space()
             language_switch()
-        email = ui.input(_("E-mail")).props("outlined type=email autocomplete=username").mark("email")
+        email = (
+            ui.input(_("E-mail"))
+            .props("outlined type=email autocomplete=username")
+            .props('data-testid="email"')
+        )
         password = (
             ui.input(_("Password"), password=True)
             .props("outlined autocomplete=current-password")
             .on("keydown.enter", submit)
-            .mark("password")
+            .props('data-testid="password"')
         )
-        ui.button(_("Log in"), on_click=submit).classes("min-h-[48px]").mark("login")
+        ui.button(_("Log in"), on_click=submit).classes("min-h-[48px]").props('data-testid="login"')
 
 
 @ui.page("/backoffice/staff", title="Kassa · staff")
@@ -187,7 +201,7 @@ async def staff_page() -> None:
             {
                 "id": member.id,
                 "name": member.display_name,
-                "role": _(str(member.role)),
+                "role": role_label(member.role, _),
                 "email": member.email or "",
                 "locked": format_datetime(member.locked_until, "UTC", locale, "short")
                 if member.locked_until
@@ -204,4 +218,4 @@ async def staff_page() -> None:
             ],
             rows=rows,
             row_key="id",
-        ).classes("w-full").mark("staff-table")
+        ).classes("w-full").props('data-testid="staff-table"')

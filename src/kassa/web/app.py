@@ -60,8 +60,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @app.get("/readyz", tags=["operations"], summary="The database answers")
     async def readyz(request: Request) -> JSONResponse:
         try:
-            async with request.app.state.database.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with request.app.state.database.read_only() as session:
+                await session.execute(text("SELECT 1"))
         except Exception as error:  # any failure means not ready; say which
             return problem_response(
                 503, "not_ready", "Not ready", f"database unreachable: {type(error).__name__}"

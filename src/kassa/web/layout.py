@@ -15,7 +15,7 @@ from typing import Any
 
 from nicegui import app, ui
 
-from kassa.core.auth import Actor, Permission
+from kassa.core.auth import Actor, Permission, Role
 from kassa.core.database import get_database
 from kassa.core.errors import KassaError
 from kassa.core.events import Event, get_event_bus
@@ -30,6 +30,23 @@ REGISTER_ID_KEY = "register_id"
 REGISTER_TOKEN_KEY = "register_token"  # noqa: S105
 BACKOFFICE_TOKEN_KEY = "backoffice_token"  # noqa: S105
 LOCALE_KEY = "locale"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
+    """Marks a string for the catalog; it is translated where it is shown."""
+    return message
+
+
+ROLE_LABELS = {
+    Role.OWNER: N_("Owner"),
+    Role.MANAGER: N_("Manager"),
+    Role.CASHIER: N_("Cashier"),
+    Role.WAITER: N_("Waiter"),
+}
+
+
+def role_label(role: Role | None, _: Callable[[str], str]) -> str:
+    return _(ROLE_LABELS[role]) if role else ""
 
 
 def current_locale() -> str:
@@ -55,7 +72,7 @@ def language_switch() -> None:
 
     ui.button(LOCALE_NAMES[other], icon="translate", on_click=switch).props("flat color=white").classes(
         "min-h-[48px]"
-    ).mark("language-switch")
+    ).props('data-testid="language-switch"')
 
 
 async def actor_from_token(token_key: str) -> Actor | None:
@@ -101,13 +118,19 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
     _ = gettext()
     locale = current_locale()
     with ui.header().classes("items-center gap-3 px-3 py-1 bg-teal-800 text-white flex-nowrap"):
-        store_label = ui.label(context.store.name).classes("text-lg font-bold truncate").mark("store-name")
-        ui.label(context.register.name).classes("text-sm opacity-80 whitespace-nowrap").mark("register-name")
+        store_label = (
+            ui.label(context.store.name)
+            .classes("text-lg font-bold truncate")
+            .props('data-testid="store-name"')
+        )
+        ui.label(context.register.name).classes("text-sm opacity-80 whitespace-nowrap").props(
+            'data-testid="register-name"'
+        )
         ui.space()
-        ui.label(f"{context.actor.display_name} · {_(str(context.actor.role))}").classes(
+        ui.label(f"{context.actor.display_name} · {role_label(context.actor.role, _)}").classes(
             "text-sm whitespace-nowrap max-sm:hidden"
-        ).mark("staff-name")
-        clock = ui.label().classes("text-sm tabular-nums whitespace-nowrap").mark("clock")
+        ).props('data-testid="staff-name"')
+        clock = ui.label().classes("text-sm tabular-nums whitespace-nowrap").props('data-testid="clock"')
 
         def tick() -> None:
             clock.set_text(
@@ -119,7 +142,7 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
         language_switch()
         ui.button(_("Log out"), icon="logout", on_click=lambda: logout(REGISTER_TOKEN_KEY, "/")).props(
             "flat color=white"
-        ).classes("min-h-[48px]").mark("logout")
+        ).classes("min-h-[48px]").props('data-testid="logout"')
 
     def on_store_event(event: Event) -> None:
         if event.name == "store.updated":
@@ -144,20 +167,22 @@ def backoffice_frame(actor: Actor, title: str) -> Iterator[None]:
     """The back office: a header and the section navigation (a drawer on phones)."""
     _ = gettext()
     with ui.header().classes("items-center gap-2 px-3 bg-indigo-900 text-white flex-nowrap"):
-        drawer_button = ui.button(icon="menu").props("flat color=white").classes("lg:hidden").mark("menu")
+        drawer_button = (
+            ui.button(icon="menu").props("flat color=white").classes("lg:hidden").props('data-testid="menu"')
+        )
         ui.label(_("Kassa back office")).classes("text-lg font-bold truncate")
         ui.space()
         ui.label(actor.display_name).classes("text-sm max-sm:hidden")
         language_switch()
         ui.button(
             _("Log out"), icon="logout", on_click=lambda: logout(BACKOFFICE_TOKEN_KEY, "/backoffice/login")
-        ).props("flat color=white").mark("logout")
+        ).props("flat color=white").props('data-testid="logout"')
     with ui.left_drawer(value=None).classes("bg-slate-100").props("breakpoint=1024") as drawer:
         for path, label, icon, permission in BACKOFFICE_SECTIONS:
             if actor.can(permission):
                 ui.button(_(label), icon=icon, on_click=lambda target=path: ui.navigate.to(target)).props(
                     "flat align=left no-caps"
-                ).classes("w-full min-h-[48px] text-base").mark(f"nav-{label.lower()}")
+                ).classes("w-full min-h-[48px] text-base").props(f'data-testid="nav-{label.lower()}"')
     drawer_button.on_click(drawer.toggle)
     with ui.column().classes("w-full p-3 sm:p-6 gap-4"):
         ui.label(title).classes("text-2xl font-bold")

@@ -51,7 +51,11 @@ async def register_page() -> None:
                     ui.grid().classes("w-full gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-5"),
                 ):
                     for label, price in products:
-                        with ui.card().classes("min-h-[88px] p-3 justify-between").mark("product"):
+                        with (
+                            ui.card()
+                            .classes("min-h-[88px] p-3 justify-between")
+                            .props('data-testid="product"')
+                        ):
                             ui.label(label).classes("text-base font-bold leading-tight")
                             ui.label(price).classes("text-sm text-teal-800")
 
@@ -66,7 +70,7 @@ async def backoffice_home_page() -> None:
         stores = await store_service.list_stores(session, actor)
     with backoffice_frame(actor, _("Overview")):
         for store in stores:
-            with ui.card().classes("w-full max-w-xl").mark("store-card"):
+            with ui.card().classes("w-full max-w-xl").props('data-testid="store-card"'):
                 ui.label(store.name).classes("text-lg font-bold")
                 ui.label(store.address).classes("text-sm opacity-70")
                 ui.label(f"{store.currency} · {store.timezone} · {store.locale}").classes("text-sm")
@@ -95,13 +99,13 @@ async def catalog_page() -> None:
         ui.table(
             columns=[
                 {"name": "category", "label": _("Category"), "field": "category", "align": "left"},
-                {"name": "name", "label": _("Name"), "field": "name", "align": "left"},
+                {"name": "name", "label": _("Product"), "field": "name", "align": "left"},
                 {"name": "sku", "label": "SKU", "field": "sku", "align": "left"},
                 {"name": "price", "label": _("Price"), "field": "price", "align": "right"},
             ],
             rows=rows,
             row_key="id",
-        ).classes("w-full").mark("catalog-table")
+        ).classes("w-full").props('data-testid="catalog-table"')
 
 
 @ui.page("/backoffice/settings", title="Kassa · settings")
@@ -115,8 +119,14 @@ async def settings_page() -> None:
         rates = {store.id: await store_service.list_vat_rates(session, store.id) for store in stores}
     with backoffice_frame(actor, _("Settings")):
         for store in stores:
-            with ui.card().classes("w-full max-w-xl items-stretch gap-2").mark("store-settings"):
-                name = ui.input(_("Store name"), value=store.name).props("outlined").mark("store-name-input")
+            with (
+                ui.card().classes("w-full max-w-xl items-stretch gap-2").props('data-testid="store-settings"')
+            ):
+                name = (
+                    ui.input(_("Store name"), value=store.name)
+                    .props("outlined")
+                    .props('data-testid="store-name-input"')
+                )
                 address = ui.input(_("Address"), value=store.address).props("outlined")
                 phone = ui.input(_("Phone"), value=store.phone).props("outlined")
                 ui.label(
@@ -141,7 +151,7 @@ async def settings_page() -> None:
                         return
                     ui.notify(_("Saved"), type="positive")
 
-                button = ui.button(_("Save"), on_click=save).mark("store-save")
+                button = ui.button(_("Save"), on_click=save).props('data-testid="store-save"')
                 button.set_enabled(actor.can(Permission.STORE_MANAGE))
 
 

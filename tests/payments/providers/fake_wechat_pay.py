@@ -26,7 +26,9 @@ from .keys import is_valid_signature, sign
 from .local_server import Answer, LocalServer, ReceivedRequest
 
 AUTHORIZATION_FIELD = re.compile(r'(\w+)="([^"]*)"')
-ORDER_PATH = re.compile(r"^/v3/pay/transactions/out-trade-no/(?P<out_trade_no>[^/]+)(?P<action>/close|/reverse)?$")
+ORDER_PATH = re.compile(
+    r"^/v3/pay/transactions/out-trade-no/(?P<out_trade_no>[^/]+)(?P<action>/close|/reverse)?$"
+)
 
 
 @dataclass
@@ -147,7 +149,9 @@ class FakeWeChatPay:
             + request.body
             + b"\n"
         )
-        if not is_valid_signature(self.account.merchant_key.public_key(), message, fields.get("signature", "")):
+        if not is_valid_signature(
+            self.account.merchant_key.public_key(), message, fields.get("signature", "")
+        ):
             return "request signature does not verify with the merchant public key"
         if request.headers.get("Wechatpay-Serial") != self.account.platform_public_key_id:
             return "Wechatpay-Serial is not the WeChat Pay public key id"
@@ -275,7 +279,9 @@ class FakeWeChatPay:
             "out_trade_no": order.out_trade_no,
             "trade_type": order.trade_type,
             "trade_state": order.trade_state,
-            "trade_state_desc": {"PAYERROR": "支付失败", "CLOSED": "订单已关闭"}.get(order.trade_state, "支付成功"),
+            "trade_state_desc": {"PAYERROR": "支付失败", "CLOSED": "订单已关闭"}.get(
+                order.trade_state, "支付成功"
+            ),
             "amount": {
                 "total": order.total,
                 "payer_total": order.total,
@@ -301,7 +307,9 @@ class FakeWeChatPay:
         return {
             "Wechatpay-Timestamp": timestamp,
             "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": sign(self.account.platform_key, f"{timestamp}\n{nonce}\n".encode() + signed + b"\n"),
+            "Wechatpay-Signature": sign(
+                self.account.platform_key, f"{timestamp}\n{nonce}\n".encode() + signed + b"\n"
+            ),
             "Wechatpay-Serial": self.account.platform_public_key_id,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +38,8 @@ class LocalServer:
 
     def __init__(self, responder: Responder) -> None:
         self.received: list[ReceivedRequest] = []
-        received = self.received
+        self.crashes: list[str] = []
+        received, crashes = self.received, self.crashes
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -51,7 +53,12 @@ class LocalServer:
                     body=self.rfile.read(length) if length else b"",
                 )
                 received.append(request)
-                answer = responder(request)
+                try:
+                    answer = responder(request)
+                except Exception:
+                    # A broken fake must fail the test loudly, not look like a provider outage.
+                    crashes.append(traceback.format_exc())
+                    answer = Answer(500, b"fake provider crashed")
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)
@@ -59,15 +66,19 @@ class LocalServer:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-            do_GET = _handle
-            do_POST = _handle
+            # http.server dispatches to these names.
+            do_GET = _handle  # noqa: N815
+            do_POST = _handle  # noqa: N815
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 """Quiet: pytest shows failures; access logs would only be noise."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps shutdown (once per test) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -4,6 +4,7 @@ default, WeChat Pay and Alipay are the real ones."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from kassa.payments.providers.base import (
     ChargeNotFound,
@@ -21,10 +22,15 @@ from kassa.payments.providers.base import (
 )
 from kassa.payments.providers.simulator import SimulatorProvider
 
+if TYPE_CHECKING:
+    from kassa.payments.providers.alipay import AlipayProvider
+    from kassa.payments.providers.wechat_pay import WeChatPayProvider
+
 PROVIDER_NAMES = ("simulator", "wechat_pay", "alipay")
 
 __all__ = [
     "PROVIDER_NAMES",
+    "AlipayProvider",
     "ChargeNotFound",
     "ChargeRequest",
     "ChargeResult",
@@ -38,8 +44,23 @@ __all__ = [
     "RefundResult",
     "RefundStatus",
     "SimulatorProvider",
+    "WeChatPayProvider",
     "build_provider",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The real providers load their SDKs (about a third of a second each) only when used, so
+    the offline default starts quickly."""
+    if name == "WeChatPayProvider":
+        from kassa.payments.providers.wechat_pay import WeChatPayProvider
+
+        return WeChatPayProvider
+    if name == "AlipayProvider":
+        from kassa.payments.providers.alipay import AlipayProvider
+
+        return AlipayProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_provider(name: str, config: Mapping[str, str]) -> PaymentProvider:
@@ -47,7 +68,6 @@ def build_provider(name: str, config: Mapping[str, str]) -> PaymentProvider:
     string settings (see each provider's ``from_config``); an unknown name is a ValueError."""
     if name == "simulator":
         return SimulatorProvider(notification_secret=config.get("notification_secret") or "kassa-simulator")
-    # The real providers load their SDKs only when chosen, so the offline default stays light.
     if name == "wechat_pay":
         from kassa.payments.providers.wechat_pay import WeChatPayProvider
 

@@ -87,8 +87,8 @@ class AlipayProvider(PaymentProvider):
             self._client = AliPay(
                 appid=app_id,
                 app_notify_url=notify_url,
-                app_private_key_string=app_private_key,
-                alipay_public_key_string=alipay_public_key,
+                app_private_key_string=_as_pem(app_private_key, "PRIVATE KEY"),
+                alipay_public_key_string=_as_pem(alipay_public_key, "PUBLIC KEY"),
                 sign_type="RSA2",
                 config=AliPayConfig(timeout=timeout_seconds),
             )
@@ -284,6 +284,17 @@ class AlipayProvider(PaymentProvider):
             failure_reason=response.get("trade_status") if status is ChargeStatus.CLOSED else None,
             raw=response,
         )
+
+
+def _as_pem(key: str, label: str) -> str:
+    """Alipay's console shows keys as bare base64; the SDK's key loader needs PEM armour.
+    (The loader reads PKCS#1 and PKCS#8 alike inside it, whatever the label says.)"""
+    key = key.strip()
+    if key.startswith("-----BEGIN"):
+        return key
+    body = "".join(key.split())
+    lines = [body[start : start + 64] for start in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
 
 
 def _money(yuan: str | None, currency: str) -> Money | None:

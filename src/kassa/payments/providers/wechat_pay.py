@@ -100,7 +100,6 @@ class WeChatPayProvider(PaymentProvider):
         name: str = "wechat_pay",
     ) -> None:
         self.name = name
-        self._merchant_id = merchant_id
         self._notify_url = notify_url
         self._refund_notify_url = refund_notify_url
         self._store_id = store_id

@@ -1,0 +1,126 @@
+"""A real Kassa server in a subprocess and headless Chromium driving it.
+
+The browser tests are skipped, with a reason, where /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import make_url
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: browser tests skipped (apt-get install chromium)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server_database_url(tmp_path: Path) -> str:
+    configured = os.environ.get("KASSA_TEST_DATABASE_URL")
+    if not configured:
+        return f"sqlite+aiosqlite:///{tmp_path / 'kassa-e2e.db'}"
+    url = make_url(configured)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{url.database}_e2e_{worker}"
+    import asyncio
+
+    import asyncpg
+
+    async def recreate() -> None:
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, database="postgres"
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    asyncio.run(recreate())
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`kassa run` with the demo store, as `make run` starts it."""
+    tmp_path = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "KASSA_DATABASE_URL": _server_database_url(tmp_path),
+        "KASSA_VAR_DIR": str(tmp_path / "var"),
+        "KASSA_PORT": str(port),
+        "KASSA_ENABLE_UI": "true",
+        "KASSA_PASSWORD_HASH_PROFILE": "cheapest",
+        "NICEGUI_STORAGE_PATH": str(tmp_path / "nicegui"),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kassa.cli", "run"], env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {(tmp_path / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+    yield base_url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+TABLET = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def has_no_horizontal_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
