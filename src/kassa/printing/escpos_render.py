@@ -4,20 +4,20 @@ Both renderers walk the same ``Layout``, so the on-screen preview shows what the
 shows, line for line.
 
 Character sets. python-escpos 3.1 writes text through its "magic encoder", which picks,
-character by character, a single-byte code page the printer profile lists and emits
-``ESC t n`` to switch to it. None of its profiles lists a Chinese code page; the only
-Chinese handling is a special case that sends a whole string as GB18030 when it contains a
-hanzi in U+4E00..U+9FA5. That goes wrong on real receipts: "￥12.00" or "（副本）" without a
-hanzi is sent through code pages (an ``ESC t`` switch plus a byte a Chinese printer reads
-as half of a two-byte character), and the half-width "¥" inside a hanzi line becomes a
-four-byte GB18030 sequence. Printers sold in China run in Chinese character mode and read
-every byte as GB18030/GBK (ASCII stays one byte), so for them we pass the magic encoder
-our own encoder through its documented ``encoder`` argument with encoding fixed: all text
-is encoded as GB18030 and no code page switch is ever sent, and ``FS &`` selects Chinese
-mode after ``ESC @`` in case the printer's power-on default is off. Printers elsewhere
-keep the library's code-page switching (``CharacterSet.CODE_PAGES``), where English text
-prints as plain ASCII. ``CharacterSet`` belongs to the printer, not the document; without
-one we guess from the document's locale.
+character by character, a single-byte code page from the printer profile and emits
+``ESC t n`` to switch to it. No profile lists a Chinese code page; the only Chinese
+handling is a special case that sends a whole string as GB18030 when it contains a hanzi in
+U+4E00..U+9FA5. On real receipts that goes wrong: a line without such a hanzi, like the
+amount "￥12.00", is sent through code pages and prints "?12.00", and a half-width "¥"
+beside a hanzi becomes a four-byte GB18030 code that GBK printers cannot print.
+Printers sold in China run in Chinese character mode and read every byte as GB18030/GBK
+(ASCII stays one byte, so English text still prints). For them (``CharacterSet.GB18030``)
+we hand the magic encoder our own encoder through ``magic_encode_args`` with the encoding
+fixed, so every line is GB18030 and no code page switch is ever sent, and we send ``FS &``
+(Chinese mode on) after ``ESC @`` in case the printer's power-on default is off. Other
+printers keep the library's code-page switching (``CharacterSet.CODE_PAGES``). The
+character set belongs to the printer, not the document; when the caller does not know it,
+we guess from the document's locale.
 
 Sizes use ``GS !`` (python-escpos ``custom_size``) rather than ``ESC !``: on Chinese
 printers ``ESC !`` enlarges only ASCII, not hanzi, and it also clears bold.
@@ -63,7 +63,7 @@ def default_character_set(locale: str) -> CharacterSet:
     return CharacterSet.GB18030 if is_chinese_locale(locale) else CharacterSet.CODE_PAGES
 
 
-class Gb18030Encoder(Encoder):  # type: ignore[misc]
+class Gb18030Encoder(Encoder):  # type: ignore[misc]  # python-escpos ships no types
     """A magic-encoder backend with one fixed encoding: every character as GB18030."""
 
     def __init__(self) -> None:

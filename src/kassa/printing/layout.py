@@ -85,10 +85,6 @@ class Layout:
     def ambiguous_is_wide(self) -> bool:
         return is_chinese_locale(self.locale)
 
-    def printed_columns(self, line: TextLine) -> int:
-        """Columns a line takes on paper: its display width times the width factor."""
-        return display_width(line.text, ambiguous_is_wide=self.ambiguous_is_wide) * line.size.width_factor
-
 
 # --- labels -------------------------------------------------------------------------------
 
@@ -232,8 +228,9 @@ def _tokens(text: str, ambiguous_is_wide: bool) -> list[str]:
     """Split into words, single spaces and single wide characters.
 
     Latin words break only at spaces; CJK text may break between any two characters.
-    Control characters count as spaces (a name with a newline must not start a new line on
-    its own) and invisible format characters are dropped.
+    Control characters count as spaces: a newline in a name must not start a line of its
+    own, and an ESC in a name must never reach the printer as a command (it could open the
+    cash drawer). Invisible format characters are dropped.
     """
     tokens: list[str] = []
     word: list[str] = []
@@ -361,9 +358,6 @@ class LayoutBuilder:
 
     def money(self, money: Money) -> str:
         return format_money(money, self.locale)
-
-    def width_of(self, text: str) -> int:
-        return display_width(text, ambiguous_is_wide=self.ambiguous_is_wide)
 
     def centered(
         self, text: str, *, size: TextSize = TextSize.NORMAL, is_bold: bool = False, is_inverted: bool = False

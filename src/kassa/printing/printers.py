@@ -11,6 +11,7 @@ raises ``ValueError`` at once.
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -61,9 +62,6 @@ def parse_destination(destination: str) -> Destination:
             raise ValueError(f"printer destination {destination!r} has no host; expected tcp://host:9100")
         if parts.path not in ("", "/") or parts.username or parts.password:
             raise ValueError(f"printer destination {destination!r} must be only tcp://host:port")
-        if ":" in parts.hostname:
-            # python-escpos opens IPv4 sockets only; an IPv6 printer would fail forever.
-            raise ValueError(f"printer destination {destination!r} is IPv6; use an IPv4 address or host name")
         try:
             port = parts.port
         except ValueError as error:
@@ -91,14 +89,31 @@ def parse_destination(destination: str) -> Destination:
     )
 
 
+class _NetworkPrinter(Network):  # type: ignore[misc]  # python-escpos ships no types
+    """python-escpos's network printer, connecting with ``socket.create_connection``.
+
+    The library's ``open`` leaves a socket whose connect failed to the garbage collector
+    (a ResourceWarning on every retry of an unplugged printer) and speaks IPv4 only; this
+    one closes it at once and resolves IPv6 as well. Sending and closing stay the library's.
+    """
+
+    def open(self, raise_not_found: bool = True) -> None:
+        try:
+            self.device = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as error:
+            # The device stays unset (False), so close() has nothing to do.
+            raise DeviceNotFoundError(f"Could not open socket for {self.host}:\n{error}") from error
+
+
 def _send_tcp(destination: TcpDestination, data: bytes, timeout_seconds: float) -> None:
-    printer = Network(host=destination.host, port=destination.port, timeout=timeout_seconds)
-    where = f"tcp://{destination.host}:{destination.port}"
+    printer = _NetworkPrinter(host=destination.host, port=destination.port, timeout=timeout_seconds)
+    host = f"[{destination.host}]" if ":" in destination.host else destination.host
+    where = f"tcp://{host}:{destination.port}"
     try:
         printer.open()
         printer._raw(data)
     except DeviceNotFoundError as error:
-        # python-escpos wraps refused connections, timeouts and unknown hosts alike.
+        # Refused connections, connect timeouts and unknown hosts alike.
         raise PrinterUnavailable(f"printer at {where} is unavailable: {error}") from error
     except OSError as error:
         raise PrinterUnavailable(f"printer at {where} stopped taking data: {error}") from error
@@ -120,7 +135,9 @@ def send_to_printer(
 ) -> None:
     """Deliver ``data`` (ESC/POS bytes) to ``destination`` in one piece.
 
-    Blocking, bounded by ``timeout_seconds`` per connect and per send for network printers.
+    Blocking: a network printer gets ``timeout_seconds`` to accept the connection and
+    again to take all the data. A job cut off half-way may have printed in part; the retry
+    prints it whole, so a torn receipt can come out twice, never none.
     Raises ``ValueError`` for a malformed destination and ``PrinterUnavailable`` when the
     printer cannot be reached or stops accepting data.
     """
