@@ -1,0 +1,18 @@
+"""Run every benchmark: `python -m bench` (or `make bench`)."""
+
+from __future__ import annotations
+
+from bench import session_requests
+from bench.harness import machine_description
+
+BENCHMARKS = (session_requests,)
+
+
+def main() -> None:
+    print(f"machine: {machine_description()}")
+    for benchmark in BENCHMARKS:
+        benchmark.main()
+
+
+if __name__ == "__main__":
+    main()

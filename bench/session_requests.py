@@ -1,0 +1,39 @@
+"""Authenticated API round trips: GET /api/v1/auth/me with a register session token.
+
+Every API call pays for this (token lookup, actor, unit of work), so it is the floor under
+every other figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from bench.harness import database_urls, run_load, running_server
+
+CLIENTS = 32
+SECONDS = 10.0
+
+
+async def _operation(http: httpx.AsyncClient, _index: int) -> Callable[[], Awaitable[bool]]:
+    login = await http.post("/api/v1/auth/pin", json={"register_id": 1, "staff_id": 3, "pin": "3333"})
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+
+    async def me() -> bool:
+        return (await http.get("/api/v1/auth/me", headers=headers)).status_code == 200
+
+    return me
+
+
+def main() -> None:
+    for database, url in database_urls().items():
+        with running_server(database, url) as base_url:
+            result = asyncio.run(run_load(CLIENTS, SECONDS, _operation, base_url))
+        print(f"session_requests {database:<10} {CLIENTS} clients: {result.summary('requests')}")
+
+
+if __name__ == "__main__":
+    main()
