@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from bench import session_requests
+from bench import checkout, session_requests, z_report
 from bench.harness import machine_description
 
-BENCHMARKS = (session_requests,)
+BENCHMARKS = (
+    session_requests,
+    checkout,
+    z_report,
+)
 
 
 def main() -> None:

@@ -9,10 +9,13 @@ worker gets its own fresh database named after that one.
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Cheap argon2 so hundreds of PIN logins stay fast; must be set before kassa reads settings.
 os.environ.setdefault("KASSA_PASSWORD_HASH_PROFILE", "cheapest")
 os.environ.setdefault("KASSA_ENABLE_UI", "false")
+# Printer files and keys of the tests go to a temporary folder, never the checkout's var/.
+os.environ.setdefault("KASSA_VAR_DIR", tempfile.mkdtemp(prefix="kassa-test-var-"))
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -118,3 +121,6 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kassa.test") as client:
         yield client
+
+
+pytest_plugins = ["tests.shop"]

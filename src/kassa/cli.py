@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -117,8 +118,37 @@ def run(
     if seed_demo:
         _with_database(_seed_demo)
         _print_demo_logins()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # force: python-escpos gives the root logger a handler on import, which would silence this.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Send the outbox (print jobs, messages) until stopped with Ctrl-C or SIGTERM.
+
+    Runs beside or instead of the server's own worker (``KASSA_RUN_WORKER_IN_PROCESS``);
+    several at once are safe. Run ``kassa db upgrade`` first.
+    """
+    from kassa.worker import create_worker
+
+    # force: importing python-escpos has already given the root logger a bare handler.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+
+    async def run(database: Database) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop_signal, stop.set)
+        typer.echo("outbox worker running; stop it with Ctrl-C")
+        await create_worker(database).run_forever(stop)
+
+    _with_database(run)
+    typer.echo("outbox worker stopped")
 
 
 @staff_app.command("add")

@@ -1,4 +1,5 @@
-"""The demo store: a café and dessert shop with staff of every role, tables and a menu."""
+"""The demo store: a café and dessert shop with staff of every role, tables and a menu
+(sizes for coffee, sugar levels for tea, an afternoon-tea set, counted desserts)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.catalog import service as catalog
+from kassa.catalog.models import Product, ProductKind
 from kassa.core.auth import Actor, Role
 from kassa.core.money import Money
 from kassa.floor import service as floor
@@ -32,11 +34,12 @@ DEMO_STAFF = (
     DemoLogin("Wang Waiter 服务员", Role.WAITER, "4444"),
 )
 
-# (category, english name, [(chinese name, english name, sku, price in fen)])
+# (category, english name, kitchen station, [(chinese name, english name, sku, price in fen)])
 DEMO_MENU = (
     (
         "咖啡",
         "Coffee",
+        "bar",
         [
             ("美式咖啡", "Americano", "COF-AME", 1800),
             ("拿铁", "Latte", "COF-LAT", 2400),
@@ -47,6 +50,7 @@ DEMO_MENU = (
     (
         "茶饮",
         "Tea",
+        "bar",
         [
             ("珍珠奶茶", "Bubble milk tea", "TEA-BUB", 1600),
             ("抹茶拿铁", "Matcha latte", "TEA-MAT", 2200),
@@ -56,6 +60,7 @@ DEMO_MENU = (
     (
         "甜品",
         "Desserts",
+        "kitchen",
         [
             ("提拉米苏", "Tiramisu", "DES-TIR", 3200),
             ("芝士蛋糕", "Cheesecake", "DES-CHE", 2800),
@@ -65,6 +70,10 @@ DEMO_MENU = (
         ],
     ),
 )
+# Desserts are made in the morning and counted: each sale takes one, at zero they sell out.
+DEMO_DESSERT_STOCK = {"DES-TIR": 12, "DES-CHE": 10, "DES-MAN": 15, "DES-EGG": 30, "DES-SAG": 8}
+DEMO_SET_SKU = "SET-AFT"
+DEMO_SET_PRICE = 3800
 
 
 async def is_seeded(session: AsyncSession) -> bool:
@@ -126,12 +135,18 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
             position_x=10 + index * 25,
             position_y=50,
         )
-    for order, (category_name, category_english, products) in enumerate(DEMO_MENU):
+    products_by_sku: dict[str, Product] = {}
+    for order, (category_name, category_english, station, products) in enumerate(DEMO_MENU):
         category = await catalog.create_category(
-            session, store_actor, category_name, translations={"en": category_english}, sort_order=order
+            session,
+            store_actor,
+            category_name,
+            translations={"en": category_english},
+            sort_order=order,
+            kitchen_station=station,
         )
         for position, (name, english, sku, price) in enumerate(products):
-            await catalog.create_product(
+            products_by_sku[sku] = await catalog.create_product(
                 session,
                 store_actor,
                 category_id=category.id,
@@ -141,5 +156,94 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
                 vat_rate_code="standard",
                 translations={"en": english},
                 sort_order=position,
+                unit="cup" if sku.startswith(("COF", "TEA")) else "piece",
             )
+    await _seed_modifiers(session, store_actor, store.id, products_by_sku)
     return organization, DEMO_STAFF
+
+
+def _option(
+    name: str, english: str, delta: int = 0, product: Product | None = None, position: int = 0
+) -> catalog.ModifierOptionInput:
+    return catalog.ModifierOptionInput(
+        name=name,
+        translations={"en": english},
+        price_delta=Money(delta, "CNY"),
+        product_id=product.id if product is not None else None,
+        sort_order=position,
+    )
+
+
+async def _seed_modifiers(
+    session: AsyncSession, actor: Actor, store_id: int, products: dict[str, Product]
+) -> None:
+    """Size and add-ons for coffee, sugar level for tea, the afternoon-tea set, dessert stock."""
+    size = await catalog.create_modifier_group(
+        session,
+        actor,
+        catalog.ModifierGroupInput("杯型", {"en": "Size"}, is_required=True),
+        [_option("中杯", "Regular", 0, position=0), _option("大杯", "Large", 300, position=1)],
+    )
+    add_ons = await catalog.create_modifier_group(
+        session,
+        actor,
+        catalog.ModifierGroupInput("加料", {"en": "Add-ons"}, max_choices=2),
+        [_option("浓缩加份", "Extra shot", 400, position=0), _option("燕麦奶", "Oat milk", 300, position=1)],
+    )
+    sugar = await catalog.create_modifier_group(
+        session,
+        actor,
+        catalog.ModifierGroupInput("甜度", {"en": "Sugar level"}, is_required=True),
+        [
+            _option("全糖", "Full sugar", position=0),
+            _option("七分糖", "Less sugar", position=1),
+            _option("半糖", "Half sugar", position=2),
+            _option("无糖", "No sugar", position=3),
+        ],
+    )
+    teas = [product for sku, product in products.items() if sku.startswith("TEA")]
+    desserts = [product for sku, product in products.items() if sku.startswith("DES")]
+    tea_choice = await catalog.create_modifier_group(
+        session,
+        actor,
+        catalog.ModifierGroupInput("选择茶饮", {"en": "Choose a tea"}, is_required=True),
+        [
+            _option(tea.name, tea.name_translations["en"], product=tea, position=index)
+            for index, tea in enumerate(teas)
+        ],
+    )
+    dessert_choice = await catalog.create_modifier_group(
+        session,
+        actor,
+        catalog.ModifierGroupInput("选择甜品", {"en": "Choose a dessert"}, is_required=True),
+        [
+            _option(dessert.name, dessert.name_translations["en"], product=dessert, position=index)
+            for index, dessert in enumerate(desserts)
+        ],
+    )
+    for sku, product in products.items():
+        if sku.startswith("COF"):
+            await catalog.set_product_modifier_groups(session, actor, product.id, [size.id, add_ons.id])
+        elif sku.startswith("TEA"):
+            await catalog.set_product_modifier_groups(session, actor, product.id, [sugar.id])
+    sets = await catalog.create_category(
+        session, actor, "套餐", translations={"en": "Sets"}, sort_order=len(DEMO_MENU), kitchen_station="bar"
+    )
+    afternoon_tea = await catalog.create_product(
+        session,
+        actor,
+        category_id=sets.id,
+        name="下午茶套餐",
+        sku=DEMO_SET_SKU,
+        price=Money(DEMO_SET_PRICE, "CNY"),
+        vat_rate_code="standard",
+        translations={"en": "Afternoon tea set"},
+        kind=ProductKind.COMBO,
+    )
+    await catalog.set_product_modifier_groups(
+        session, actor, afternoon_tea.id, [tea_choice.id, sugar.id, dessert_choice.id]
+    )
+    for sku, quantity in DEMO_DESSERT_STOCK.items():
+        await catalog.count_stock(
+            session, actor, store_id, products[sku].id, quantity, reason="morning count"
+        )

@@ -3,9 +3,26 @@
 
 from kassa.catalog import models as catalog_models
 from kassa.core import audit as audit_models
+from kassa.core import idempotency as idempotency_models
+from kassa.core import outbox as outbox_models
 from kassa.core.database import Base
 from kassa.floor import models as floor_models
+from kassa.orders import models as order_models
+from kassa.payments import models as payment_models
+from kassa.shifts import models as shift_models
 from kassa.staff import models as staff_models
 from kassa.stores import models as store_models
 
-__all__ = ["Base", "audit_models", "catalog_models", "floor_models", "staff_models", "store_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "catalog_models",
+    "floor_models",
+    "idempotency_models",
+    "order_models",
+    "outbox_models",
+    "payment_models",
+    "shift_models",
+    "staff_models",
+    "store_models",
+]

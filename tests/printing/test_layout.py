@@ -150,3 +150,11 @@ def test_unknown_document_type_has_no_layout() -> None:
 def test_paper_narrower_than_24_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 24"):
         layout_document(make_receipt(), 20)
+
+
+def test_a_wide_accented_letter_stays_in_its_word() -> None:
+    # On Chinese receipts "é" takes two columns, but "Café" must not break before it.
+    assert wrap_text("甜心咖啡 Sweetheart Café", 24, ambiguous_is_wide=True) == [
+        "甜心咖啡 Sweetheart",
+        "Café",
+    ]

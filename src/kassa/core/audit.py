@@ -4,9 +4,10 @@ Records of one chain (one per store, plus ``global``) carry consecutive sequence
 and the hash of their predecessor; the chain head keeps the last sequence and hash, so an
 edited, inserted or deleted record — also the newest — breaks verification.
 
-Records are buffered in the session and appended just before commit: the head row is
-locked by an ``UPDATE`` (PostgreSQL row lock, SQLite write lock), which serialises the
-appenders of one chain only for the moment between that update and the commit.
+Records are buffered in the session and appended by SQLAlchemy's ``before_commit`` event,
+so every commit carries its records, however it is called. The head row is locked by an
+``UPDATE`` (PostgreSQL row lock, SQLite write lock), which serialises the appenders of one
+chain only for the moment between that update and the commit.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, insert, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kassa.core.auth import Actor
-from kassa.core.database import Base, IdMixin, IdType, before_commit, utc_now
+from kassa.core.database import Base, IdMixin, IdType, utc_now
 
 GENESIS_HASH = "0" * 64
 GLOBAL_CHAIN = "global"
@@ -141,10 +142,9 @@ def record(
             after=_jsonable(after) if after is not None else None,
         )
     )
-    before_commit(session, "audit", _append_pending)
 
 
-def _insert_head_if_missing(session: AsyncSession, chain_key: str) -> Any:
+def _insert_head_if_missing(session: Session, chain_key: str) -> Any:
     values = {"chain_key": chain_key, "last_sequence": 0, "last_hash": GENESIS_HASH}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -154,7 +154,10 @@ def _insert_head_if_missing(session: AsyncSession, chain_key: str) -> Any:
     return insert(AuditChainHead).values(values)
 
 
-async def _append_pending(session: AsyncSession) -> None:
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """Append this transaction's records to their chains (runs inside the async session's
+    greenlet, so the synchronous calls here reach the async driver)."""
     pending: list[AuditRecord] = session.info.pop(_PENDING_KEY, [])
     by_chain: dict[str, list[AuditRecord]] = {}
     for item in pending:
@@ -162,8 +165,8 @@ async def _append_pending(session: AsyncSession) -> None:
     # A fixed lock order (sorted chain keys) keeps two multi-store transactions from deadlocking.
     for chain_key in sorted(by_chain):
         records = by_chain[chain_key]
-        await session.execute(_insert_head_if_missing(session, chain_key))
-        locked = await session.execute(
+        session.execute(_insert_head_if_missing(session, chain_key))
+        locked = session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_sequence=AuditChainHead.last_sequence + len(records))
@@ -178,8 +181,8 @@ async def _append_pending(session: AsyncSession) -> None:
             item.record_hash = compute_hash(_hashed_fields(item), previous_hash)
             previous_hash = item.record_hash
         session.add_all(records)
-        await session.flush()
-        await session.execute(
+        session.flush()
+        session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_hash=previous_hash)

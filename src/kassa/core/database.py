@@ -1,9 +1,9 @@
 """Engine, base model and the unit of work.
 
 One unit of work per request or UI action: the caller opens it, services only ``flush()``,
-and the unit commits once at the end. Hooks run just before the commit (the audit chain
-is appended there, so its lock is held as briefly as possible) and just after it (events
-are published only for changes that really committed).
+and the unit commits once at the end. After-commit hooks run once the commit succeeded
+(events are published only for changes that really committed). The audit chain is
+appended by a ``before_commit`` session event in ``core.audit``.
 """
 
 from __future__ import annotations
@@ -119,17 +119,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
-CommitHook = Callable[[AsyncSession], Awaitable[None]]
 AfterCommitHook = Callable[[], Awaitable[None] | None]
 
-_BEFORE_COMMIT_KEY = "kassa_before_commit"
 _AFTER_COMMIT_KEY = "kassa_after_commit"
-
-
-def before_commit(session: AsyncSession, key: str, hook: CommitHook) -> None:
-    """Run ``hook`` once, just before this unit of work commits (registered once per key)."""
-    hooks: dict[str, CommitHook] = session.info.setdefault(_BEFORE_COMMIT_KEY, {})
-    hooks.setdefault(key, hook)
 
 
 def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:
@@ -138,10 +130,7 @@ def after_commit(session: AsyncSession, hook: AfterCommitHook) -> None:
 
 
 async def commit(session: AsyncSession) -> None:
-    """Commit the unit of work: before-hooks, the commit, then after-hooks."""
-    before: dict[str, CommitHook] = session.info.pop(_BEFORE_COMMIT_KEY, {})
-    for hook in before.values():
-        await hook(session)
+    """Commit the unit of work, then run its after-commit hooks."""
     await session.commit()
     after: list[AfterCommitHook] = session.info.pop(_AFTER_COMMIT_KEY, [])
     for after_hook in after:
@@ -151,7 +140,6 @@ async def commit(session: AsyncSession) -> None:
 
 
 async def rollback(session: AsyncSession) -> None:
-    session.info.pop(_BEFORE_COMMIT_KEY, None)
     session.info.pop(_AFTER_COMMIT_KEY, None)
     await session.rollback()
 

@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     password_hash_profile: Literal["default", "cheapest"] = "default"  # noqa: S105
     default_locale: str = "zh_CN"
     enable_ui: bool = True
+    # The address customers reach Kassa at (printed as the e-receipt QR code); default: host:port.
+    public_url: str | None = None
+    # The outbox worker (printing, messages) runs inside the server; it may be turned off
+    # when `kassa worker` runs as a process of its own (both at once are safe too).
+    run_worker_in_process: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,8 +1,9 @@
 """Receipts and kitchen tickets: documents, layout, ESC/POS rendering and delivery.
 
-Pure rendering and delivery, no database: the order and payment code builds a document,
-``render_escpos`` turns it into bytes and the outbox worker hands them to
-``send_to_printer``.
+Rendering and delivery need no database: the order and payment code builds a document,
+``render_escpos`` turns it into bytes and ``send_to_printer`` delivers them.
+``kassa.printing.service`` (not re-exported here, it needs the database) queues print
+jobs in the outbox and is the outbox worker's handler for them.
 """
 
 from kassa.printing.documents import (

@@ -248,7 +248,9 @@ def _tokens(text: str, ambiguous_is_wide: bool) -> list[str]:
             end_word()
             if tokens and tokens[-1] != " ":
                 tokens.append(" ")
-        elif character_width(character, ambiguous_is_wide=ambiguous_is_wide) == 2:
+        elif unicodedata.east_asian_width(character) in ("W", "F"):
+            # CJK breaks between characters; an ambiguous-width letter such as the é of
+            # "Café" is printed wide on Chinese receipts but still belongs to its word.
             end_word()
             tokens.append(character)
         else:

@@ -252,6 +252,57 @@ async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int,
     return result
 
 
+async def verify_approver_pin(session: AsyncSession, store_id: int, staff_id: int, pin: str) -> LoginResult:
+    """A manager approves something on the spot by typing their PIN at someone else's
+    register. Wrong PINs count towards the same lockout as logins; the result carries the
+    approver as ``staff`` (no session is opened). Commit before raising ``error``."""
+    settings = get_settings()
+    staff = await session.get(StaffMember, staff_id, with_for_update=True)
+    store = await session.get(Store, store_id)
+    if (
+        staff is None
+        or store is None
+        or not staff.is_active
+        or staff.organization_id != store.organization_id
+        or (staff.store_id is not None and staff.store_id != store.id)
+    ):
+        return LoginResult(
+            error=NotAuthenticated("unknown approver for this store", field="approver_staff_id")
+        )
+    now = utc_now()
+    if staff.locked_until is not None and staff.locked_until > now:
+        return LoginResult(error=Locked("the approver is locked after wrong PINs", field="approver_pin"))
+    actor = _actor_for(staff, store.id, None)
+    if not verify_secret(staff.pin_hash, pin):
+        attempts = await session.scalar(
+            update(StaffMember)
+            .where(StaffMember.id == staff.id)
+            .values(failed_pin_attempts=StaffMember.failed_pin_attempts + 1)
+            .returning(StaffMember.failed_pin_attempts)
+        )
+        assert attempts is not None
+        if attempts >= settings.pin_max_attempts:
+            locked_until = now + timedelta(minutes=settings.pin_lockout_minutes)
+            await session.execute(
+                update(StaffMember)
+                .where(StaffMember.id == staff.id)
+                .values(locked_until=locked_until, failed_pin_attempts=0)
+            )
+            audit.record(
+                session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until}
+            )
+        else:
+            audit.record(session, actor, "staff.approval_pin_failed", "staff", staff.id)
+        return LoginResult(error=NotAuthenticated("wrong approver PIN", field="approver_pin"))
+    staff.failed_pin_attempts = 0
+    return LoginResult(staff=staff)
+
+
+def approver_actor(result: LoginResult, store_id: int) -> Actor:
+    assert result.staff is not None
+    return _actor_for(result.staff, store_id, None)
+
+
 async def login_with_password(session: AsyncSession, email: str, password: str) -> LoginResult:
     """Back-office login for owners and managers."""
     staff = await session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.database import Base, IdMixin, IdType, TimestampMixin
@@ -29,6 +31,14 @@ class Store(IdMixin, TimestampMixin, Base):
     phone_region: Mapped[str] = mapped_column(String(2))
     locale: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The business day runs from this local hour to the same hour next day (bars close late).
+    business_day_start_hour: Mapped[int] = mapped_column(default=4)
+    # Whether a product whose stock count is at zero may still be sold (a manager's switch).
+    allow_negative_stock: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Staff discounts above this (in basis points of the amount) need a manager's PIN.
+    discount_limit_basis_points: Mapped[int] = mapped_column(default=2000)
+    # Printer destinations per kitchen station, e.g. {"bar": "tcp://10.0.0.5:9100"}.
+    kitchen_printers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class VatRate(IdMixin, Base):
@@ -53,3 +63,5 @@ class Register(IdMixin, TimestampMixin, Base):
     store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where this register's receipts go: "tcp://host:port" or "file:///path".
+    receipt_printer: Mapped[str | None] = mapped_column(String(300))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,12 +10,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from kassa.catalog.api import router as catalog_router
 from kassa.core.database import Database, set_database
 from kassa.core.errors import NotFound
 from kassa.core.settings import Settings, get_settings
+from kassa.orders.api import router as orders_router
+from kassa.orders.e_receipt import router as e_receipt_router
+from kassa.payments.api import router as payments_router
+from kassa.shifts.api import router as shifts_router
 from kassa.staff.api import router as staff_router
 from kassa.stores.api import router as stores_router
 from kassa.web.problems import install_problem_handlers, problem_response
+from kassa.worker import create_worker
 
 API_PREFIX = "/api/v1"
 
@@ -23,6 +30,10 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(staff_router)
     api.include_router(stores_router)
+    api.include_router(catalog_router)
+    api.include_router(orders_router)
+    api.include_router(payments_router)
+    api.include_router(shifts_router)
     return api
 
 
@@ -34,9 +45,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            await database.dispose()
+        # The embedded setup sends the outbox (receipts, messages) from the server process.
+        stop_worker = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
+        if settings.run_worker_in_process:
+            worker_task = asyncio.create_task(
+                create_worker(database).run_forever(stop_worker), name="kassa-outbox-worker"
+            )
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                stop_worker.set()  # a batch in progress finishes (handlers have a timeout)
+                await worker_task
+            if owns_database:
+                await database.dispose()
 
     app = FastAPI(
         title="Kassa",
@@ -52,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     set_database(database)
     install_problem_handlers(app)
     app.include_router(_api_router())
+    app.include_router(e_receipt_router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

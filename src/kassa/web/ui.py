@@ -1,4 +1,5 @@
-"""The NiceGUI UI on the FastAPI app: the register screen and the back office pages."""
+"""The NiceGUI UI on the FastAPI app: the back office pages, and mounting every capability's
+pages (the register screens live in ``kassa.orders.ui``)."""
 
 from __future__ import annotations
 
@@ -17,47 +18,9 @@ from kassa.web.layout import (
     backoffice_frame,
     current_locale,
     gettext,
-    load_register_context,
     notify_error,
-    register_frame,
     require_backoffice_actor,
 )
-
-
-@ui.page("/register", title="Kassa · register")
-async def register_page() -> None:
-    """The register screen. The menu shows here; selling is built on this frame."""
-    context = await load_register_context()
-    if context is None:
-        ui.navigate.to("/")
-        return
-    _ = gettext()
-    locale = current_locale()
-    async with get_database().read_only() as session:
-        menu = await catalog_service.list_menu(session, context.actor)
-    with register_frame(context):
-        categories: dict[int, tuple[str, list[tuple[str, str]]]] = {}
-        for category, product in menu:
-            name = catalog_service.localized_name(category.name, category.name_translations, locale)
-            label = catalog_service.localized_name(product.name, product.name_translations, locale)
-            price = format_money(Money(product.price_amount, product.currency), locale)
-            categories.setdefault(category.id, (name, []))[1].append((label, price))
-        with ui.tabs().classes("w-full").props("align=left mobile-arrows outside-arrows") as tabs:
-            tab_items = [ui.tab(str(key), label=name) for key, (name, _products) in categories.items()]
-        with ui.tab_panels(tabs, value=tab_items[0] if tab_items else None).classes("w-full"):
-            for key, (_name, products) in categories.items():
-                with (
-                    ui.tab_panel(str(key)),
-                    ui.grid().classes("w-full gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-5"),
-                ):
-                    for label, price in products:
-                        with (
-                            ui.card()
-                            .classes("min-h-[88px] p-3 justify-between")
-                            .props('data-testid="product"')
-                        ):
-                            ui.label(label).classes("text-base font-bold leading-tight")
-                            ui.label(price).classes("text-sm text-teal-800")
 
 
 @ui.page("/backoffice", title="Kassa · back office")
@@ -86,6 +49,12 @@ async def catalog_page() -> None:
     async with get_database().read_only() as session:
         menu = await catalog_service.list_menu(session, actor)
     with backoffice_frame(actor, _("Catalog")):
+        if actor.can(Permission.CATALOG_MANAGE):
+            ui.button(
+                _("Manage products"),
+                icon="edit",
+                on_click=lambda: ui.navigate.to("/backoffice/catalog/products"),
+            ).props('unelevated data-testid="manage-products"').classes("min-h-[48px]")
         rows = [
             {
                 "id": product.id,
@@ -179,6 +148,8 @@ async def reports_page() -> None:
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
+    from kassa.catalog import ui as catalog_ui  # noqa: F401 - importing registers its pages
+    from kassa.orders.ui import floor, register  # noqa: F401 - importing registers their pages
     from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
 
     ui.run_with(

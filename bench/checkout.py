@@ -1,0 +1,106 @@
+"""A full sale at the counter over HTTP, as the register does it: open a takeaway bill,
+add three lines, pay part in cash and the rest by card (which closes the bill).
+
+Six requests per sale, each with its own unit of work; the payments carry idempotency keys.
+Prints sales per second and the latency of a whole sale (p50/p99).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from bench.harness import database_urls, run_load, running_server
+
+CLIENTS = 32
+SECONDS = 15.0
+_keys = itertools.count()
+
+
+async def _sale_items(http: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Three lines as a cashier rings them up: products whose stock is not counted (so the
+    run never sells out), with the first option of every required modifier group."""
+    menu = (await http.get("/api/v1/catalog/stores/1/menu", headers=headers)).json()
+    items = []
+    for category in menu["categories"]:
+        for product in category["products"]:
+            if (
+                product["stock_quantity"] is not None
+                or product["is_sold_out"]
+                or product["kind"] != "standard"
+            ):
+                continue
+            options = [
+                option["id"]
+                for group in product["modifier_groups"]
+                if group["is_required"]
+                for option in group["options"][: max(1, group["min_choices"])]
+            ]
+            items.append({"product_id": product["id"], "modifier_option_ids": options})
+    if len(items) < 3:
+        raise RuntimeError("the demo menu needs three products without stock counts for this benchmark")
+    return items[:3]
+
+
+async def _operation(http: httpx.AsyncClient, index: int) -> Callable[[], Awaitable[bool]]:
+    # Half the clients on each register, each as the cashier of the demo store.
+    register_id = 1 + index % 2
+    login = await http.post(
+        "/api/v1/auth/pin", json={"register_id": register_id, "staff_id": 3, "pin": "3333"}
+    )
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    items = await _sale_items(http, headers)
+
+    async def sale() -> bool:
+        response = await http.post("/api/v1/bills", json={"order_type": "takeaway"}, headers=headers)
+        if response.status_code != 201:
+            return False
+        bill = response.json()
+        for item in items:
+            response = await http.post(
+                f"/api/v1/bills/{bill['id']}/lines",
+                json={"version": bill["version"], **item},
+                headers=headers,
+            )
+            if response.status_code != 201:
+                return False
+            bill = response.json()
+        cash_part = bill["total_amount"] // 2
+        response = await http.post(
+            f"/api/v1/bills/{bill['id']}/payments",
+            json={
+                "version": bill["version"],
+                "tender": "cash",
+                "amount": cash_part,
+                "tendered_amount": cash_part,
+                "close_when_paid": False,
+            },
+            headers={**headers, "Idempotency-Key": f"bench-{index}-{next(_keys)}"},
+        )
+        if response.status_code != 201:
+            return False
+        bill = response.json()
+        response = await http.post(
+            f"/api/v1/bills/{bill['id']}/payments",
+            json={"version": bill["version"], "tender": "card", "approval_code": "BENCH"},
+            headers={**headers, "Idempotency-Key": f"bench-{index}-{next(_keys)}"},
+        )
+        return response.status_code == 201 and response.json()["status"] == "closed"
+
+    return sale
+
+
+def main() -> None:
+    for database, url in database_urls().items():
+        with running_server(database, url) as base_url:
+            result = asyncio.run(run_load(CLIENTS, SECONDS, _operation, base_url))
+        print(f"checkout         {database:<10} {CLIENTS} clients: {result.summary('sales')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,925 @@
+"""Bills: open, add and void lines, discounts, kitchen, park and resume, move, merge, split,
+close. Every change names the version of the bill it saw; a stale version is a conflict.
+
+Payments live in ``kassa.payments``; they change a bill through ``lock_bill`` and
+``recalculate`` here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.catalog import service as catalog
+from kassa.core import audit
+from kassa.core.auth import Actor, Permission
+from kassa.core.database import utc_now
+from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from kassa.core.events import Event, publish_after_commit
+from kassa.core.money import Money
+from kassa.floor.models import DiningTable
+from kassa.orders import receipts
+from kassa.orders.models import (
+    Bill,
+    BillCounter,
+    BillLine,
+    BillStatus,
+    KitchenTicketRecord,
+    LineStatus,
+    OrderType,
+)
+from kassa.orders.totals import Discount, LineAmounts, bill_totals, even_shares, line_total
+from kassa.payments.models import Payment, PaymentStatus
+from kassa.stores.models import Register, Store
+from kassa.stores.service import store_topic
+
+MAX_LINE_QUANTITY = 999
+DEFAULT_KITCHEN_STATION = "kitchen"
+
+
+class BillClosed(Conflict):
+    code = "bill_closed"
+    title = "Bill is closed"
+
+
+def business_date_of(store: Store, moment: datetime) -> date:
+    """The store's business day of ``moment``: local time, shifted by the day's start hour."""
+    local = moment.astimezone(ZoneInfo(store.timezone))
+    return (local - timedelta(hours=store.business_day_start_hour)).date()
+
+
+async def _next_bill_number(session: AsyncSession, store_id: int, business_date: date) -> int:
+    values = {"store_id": store_id, "business_date": business_date, "last_number": 0}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(BillCounter).values(values).on_conflict_do_nothing())
+    number = await session.scalar(
+        update(BillCounter)
+        .where(BillCounter.store_id == store_id, BillCounter.business_date == business_date)
+        .values(last_number=BillCounter.last_number + 1)
+        .returning(BillCounter.last_number)
+    )
+    assert number is not None
+    return int(number)
+
+
+def announce(session: AsyncSession, bill: Bill, name: str = "bill.changed") -> None:
+    """Tell the store's screens (after commit) that this bill changed."""
+    publish_after_commit(
+        session,
+        Event(
+            store_topic(bill.store_id),
+            name,
+            {
+                "bill_id": bill.id,
+                "version": bill.version,
+                "status": bill.status.value,
+                "table_id": bill.table_id,
+            },
+        ),
+    )
+
+
+async def _register_of(session: AsyncSession, actor: Actor) -> tuple[Register, Store]:
+    if actor.register_id is None:
+        raise PermissionDenied(
+            "bills are opened on a register; log in there with your PIN", field="register_id"
+        )
+    register = await session.get(Register, actor.register_id)
+    if register is None:
+        raise NotFound(f"no register {actor.register_id}", field="register_id")
+    store = await session.get(Store, register.store_id)
+    assert store is not None
+    actor.require_store(store.id)
+    return register, store
+
+
+async def _check_table(
+    session: AsyncSession, store_id: int, table_id: int, *, except_bill_id: int | None = None
+) -> None:
+    table = await session.get(DiningTable, table_id)
+    if table is None or table.store_id != store_id or not table.is_active:
+        raise NotFound(f"no table {table_id} in this store", field="table_id")
+    query = select(Bill.id).where(Bill.table_id == table_id, Bill.status == BillStatus.OPEN)
+    if except_bill_id is not None:
+        query = query.where(Bill.id != except_bill_id)
+    occupied_by = await session.scalar(query.limit(1))
+    if occupied_by is not None:
+        raise Conflict(
+            f"table {table.name} has an open bill already; merge into it instead",
+            field="table_id",
+            extra={"bill_id": occupied_by},
+        )
+
+
+async def open_bill(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_type: OrderType,
+    table_id: int | None = None,
+    guest_count: int | None = None,
+    delivery_address: str | None = None,
+    delivery_phone: str | None = None,
+    note: str = "",
+) -> Bill:
+    """Open a bill on the actor's register.
+
+    Dine-in needs a free table and a guest count; delivery needs an address and a phone;
+    takeaway and delivery get a pickup code (the day's bill number) to print and call out.
+    """
+    actor.require(Permission.BILL_OPEN)
+    register, store = await _register_of(session, actor)
+    if order_type == OrderType.DINE_IN:
+        if table_id is None:
+            raise ValidationFailed("a dine-in bill needs a table", field="table_id")
+        if guest_count is None or not 1 <= guest_count <= 100:
+            raise ValidationFailed("a dine-in bill needs 1 to 100 guests", field="guest_count")
+        await _check_table(session, store.id, table_id)
+    elif table_id is not None:
+        raise ValidationFailed("only dine-in bills have a table", field="table_id")
+    if order_type == OrderType.DELIVERY and not (delivery_address and delivery_phone):
+        raise ValidationFailed(
+            "a delivery needs an address and a phone",
+            field="delivery_address" if not delivery_address else "delivery_phone",
+        )
+    now = utc_now()
+    business_date = business_date_of(store, now)
+    number = await _next_bill_number(session, store.id, business_date)
+    bill = Bill(
+        store_id=store.id,
+        register_id=register.id,
+        opened_by_staff_id=actor.staff_id,
+        business_date=business_date,
+        number=number,
+        order_type=order_type,
+        currency=store.currency,
+        table_id=table_id,
+        guest_count=guest_count,
+        pickup_code=f"{number:03d}" if order_type != OrderType.DINE_IN else None,
+        delivery_address=delivery_address,
+        delivery_phone=delivery_phone,
+        note=note,
+        receipt_token=secrets.token_urlsafe(32),
+        opened_at=now,
+    )
+    session.add(bill)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "bill.open",
+        "bill",
+        bill.id,
+        store_id=store.id,
+        after={"number": number, "order_type": order_type, "table_id": table_id, "guest_count": guest_count},
+    )
+    announce(session, bill, "bill.opened")
+    return bill
+
+
+async def lock_bill(session: AsyncSession, actor: Actor, bill_id: int, expected_version: int) -> Bill:
+    """Take the bill for a change: bump its version if it is still ``expected_version`` and
+    open. The UPDATE holds the row (PostgreSQL) or the database (SQLite) until commit, so
+    concurrent changes of one bill queue, and the later one sees a stale version."""
+    bumped = await session.scalar(
+        update(Bill)
+        .where(Bill.id == bill_id, Bill.version == expected_version, Bill.status == BillStatus.OPEN)
+        .values(version=Bill.version + 1)
+        .returning(Bill.id)
+    )
+    bill = await session.get(Bill, bill_id, populate_existing=True)
+    if bill is None:
+        raise NotFound(f"no bill {bill_id}", field="bill_id")
+    actor.require_store(bill.store_id)
+    if bumped is None:
+        if bill.status != BillStatus.OPEN:
+            raise BillClosed(f"bill {bill.number} is {bill.status.value}", field="bill_id")
+        raise StaleVersion(
+            f"bill {bill.number} was changed elsewhere (now version {bill.version}); reload it",
+            field="version",
+            extra={"current_version": bill.version},
+        )
+    return bill
+
+
+async def get_bill(session: AsyncSession, actor: Actor, bill_id: int) -> Bill:
+    bill = await session.get(Bill, bill_id)
+    if bill is None:
+        raise NotFound(f"no bill {bill_id}", field="bill_id")
+    actor.require_store(bill.store_id)
+    return bill
+
+
+async def bill_lines(
+    session: AsyncSession, bill_id: int, *, include_voided: bool = True
+) -> Sequence[BillLine]:
+    query = select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.id)
+    if not include_voided:
+        query = query.where(BillLine.status == LineStatus.ACTIVE)
+    return (await session.scalars(query)).all()
+
+
+async def bill_payments(session: AsyncSession, bill_id: int) -> Sequence[Payment]:
+    return (
+        await session.scalars(select(Payment).where(Payment.bill_id == bill_id).order_by(Payment.id))
+    ).all()
+
+
+def _bill_discount(bill: Bill) -> Discount:
+    return Discount(bill.discount_basis_points, bill.discount_fixed_amount)
+
+
+async def recalculate(session: AsyncSession, bill: Bill) -> None:
+    """Derive the bill's amounts from its active lines and succeeded payments."""
+    lines = await bill_lines(session, bill.id, include_voided=False)
+    totals = bill_totals(
+        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in lines],
+        _bill_discount(bill),
+    )
+    paid = await session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.bill_id == bill.id, Payment.status == PaymentStatus.SUCCEEDED
+        )
+    )
+    bill.subtotal_amount = totals.subtotal
+    bill.discount_amount = totals.discount
+    bill.total_amount = totals.total
+    bill.paid_amount = int(paid or 0)
+
+
+def amount_due(bill: Bill) -> int:
+    """What is still to pay: total, plus cash rounding once applied, less what is paid."""
+    return bill.total_amount + bill.rounding_amount - bill.paid_amount
+
+
+async def _change_stock_for(
+    session: AsyncSession, actor: Actor, store: Store, line: BillLine, delta: int, reason: str
+) -> None:
+    for product_id in line.stock_product_ids:
+        await catalog.change_stock(
+            session,
+            actor,
+            store.id,
+            product_id,
+            delta,
+            reason=reason,
+            allow_negative=store.allow_negative_stock,
+        )
+
+
+async def add_line(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    *,
+    product_id: int,
+    quantity: int = 1,
+    modifier_option_ids: Sequence[int] = (),
+    open_price: Money | None = None,
+    note: str = "",
+) -> BillLine:
+    """Add a product with its modifiers. The price is copied from the catalog now; tracked
+    stock goes down at once (and is refused at zero unless the store allows negative stock)."""
+    actor.require(Permission.BILL_EDIT)
+    if not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
+    bill = await lock_bill(session, actor, bill_id, version)
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    item = await catalog.resolve_item(
+        session,
+        actor,
+        bill.store_id,
+        product_id,
+        modifier_option_ids=modifier_option_ids,
+        open_price=open_price,
+    )
+    if item.unit_price.currency != bill.currency:
+        raise ValidationFailed("the product is priced in another currency", field="product_id")
+    discount_amount, total = line_total(item.unit_price.amount, quantity, Discount())
+    line = BillLine(
+        bill_id=bill.id,
+        product_id=item.product_id,
+        name=item.name,
+        name_translations=dict(item.name_translations),
+        sku=item.sku,
+        category_id=item.category_id,
+        kitchen_station=item.kitchen_station,
+        quantity=quantity,
+        unit_price_amount=item.unit_price.amount,
+        modifiers=[
+            {
+                "group_name": modifier.group_name,
+                "name": modifier.name,
+                "option_id": modifier.option_id,
+                "price_delta_amount": modifier.price_delta.amount,
+            }
+            for modifier in item.modifiers
+        ],
+        stock_product_ids=list(item.stock_product_ids),
+        note=note,
+        vat_rate_code=item.vat_rate_code,
+        vat_rate_basis_points=item.vat_rate_basis_points,
+        discount_amount=discount_amount,
+        total_amount=total,
+        added_by_staff_id=actor.staff_id,
+    )
+    session.add(line)
+    await session.flush()
+    await _change_stock_for(session, actor, store, line, -quantity, f"sold on bill {bill.number}")
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    audit.record(
+        session,
+        actor,
+        "bill.line_add",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={
+            "line_id": line.id,
+            "product_id": product_id,
+            "quantity": quantity,
+            "unit_price": line.unit_price_amount,
+        },
+    )
+    announce(session, bill)
+    return line
+
+
+async def _line_of(session: AsyncSession, bill: Bill, line_id: int) -> BillLine:
+    line = await session.get(BillLine, line_id)
+    if line is None or line.bill_id != bill.id:
+        raise NotFound(f"no line {line_id} on this bill", field="line_id")
+    if line.status != LineStatus.ACTIVE:
+        raise Conflict("the line is voided already", field="line_id")
+    return line
+
+
+async def change_line_quantity(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, line_id: int, quantity: int
+) -> BillLine:
+    """A new quantity for a line not yet sent to the kitchen; stock follows the difference."""
+    actor.require(Permission.BILL_EDIT)
+    if not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
+    bill = await lock_bill(session, actor, bill_id, version)
+    line = await _line_of(session, bill, line_id)
+    if line.sent_to_kitchen_at is not None:
+        raise Conflict(
+            "the kitchen has this line; void it (with a reason) and add a new one", field="line_id"
+        )
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    before = line.quantity
+    await _change_stock_for(
+        session, actor, store, line, before - quantity, f"quantity changed on bill {bill.number}"
+    )
+    line.quantity = quantity
+    line.discount_amount, line.total_amount = line_total(
+        line.unit_price_amount, quantity, Discount(line.discount_basis_points, line.discount_fixed_amount)
+    )
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    audit.record(
+        session,
+        actor,
+        "bill.line_quantity",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        before={"line_id": line.id, "quantity": before},
+        after={"line_id": line.id, "quantity": quantity},
+    )
+    announce(session, bill)
+    return line
+
+
+async def void_line(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, line_id: int, reason: str
+) -> BillLine:
+    """Take a line off an open bill. The line stays, marked voided, for the Z report;
+    its stock comes back. Lines the kitchen already has need a reason."""
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    line = await _line_of(session, bill, line_id)
+    if line.sent_to_kitchen_at is not None and not reason.strip():
+        raise ValidationFailed("say why a line the kitchen has is voided", field="reason")
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    await _change_stock_for(session, actor, store, line, line.quantity, f"voided on bill {bill.number}")
+    line.status = LineStatus.VOIDED
+    line.voided_at = utc_now()
+    line.voided_by_staff_id = actor.staff_id
+    line.void_reason = reason.strip() or None
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    if bill.paid_amount > bill.total_amount:
+        raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
+    audit.record(
+        session,
+        actor,
+        "bill.line_void",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={
+            "line_id": line.id,
+            "quantity": line.quantity,
+            "total": line.total_amount,
+            "reason": line.void_reason,
+        },
+    )
+    announce(session, bill)
+    return line
+
+
+@dataclass(frozen=True)
+class DiscountRequest:
+    basis_points: int | None = None
+    fixed_amount: int | None = None
+    reason: str = ""
+
+    def validate(self) -> Discount:
+        if (self.basis_points is None) == (self.fixed_amount is None):
+            raise ValidationFailed("give a percentage or an amount", field="basis_points")
+        if self.basis_points is not None and not 0 <= self.basis_points <= 10_000:
+            raise ValidationFailed("a percentage is 0 to 100 %", field="basis_points")
+        if self.fixed_amount is not None and self.fixed_amount < 0:
+            raise ValidationFailed("an amount cannot be negative", field="fixed_amount")
+        if not self.reason.strip():
+            raise ValidationFailed("a discount needs a reason", field="reason")
+        return Discount(self.basis_points, self.fixed_amount)
+
+
+def _require_discount_rights(
+    actor: Actor, approver: Actor | None, store: Store, discount_amount: int, base_amount: int
+) -> None:
+    """Staff with the discount permission give discounts up to the store's limit; above it
+    a manager approves on the spot (their PIN, checked by the caller into ``approver``)."""
+    actor.require(Permission.BILL_DISCOUNT)
+    if base_amount <= 0 or discount_amount * 10_000 <= base_amount * store.discount_limit_basis_points:
+        return
+    if actor.can(Permission.BILL_DISCOUNT_ABOVE_LIMIT):
+        return
+    if approver is None:
+        raise PermissionDenied(
+            f"discounts above {store.discount_limit_basis_points / 100:g} % need a manager's PIN",
+            field="approver_pin",
+            extra={"needs_approval": True},
+        )
+    approver.require(Permission.BILL_DISCOUNT_ABOVE_LIMIT)
+    approver.require_store(store.id)
+
+
+async def discount_line(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    line_id: int,
+    request: DiscountRequest,
+    approver: Actor | None = None,
+) -> BillLine:
+    discount = request.validate()
+    bill = await lock_bill(session, actor, bill_id, version)
+    line = await _line_of(session, bill, line_id)
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    gross = line.unit_price_amount * line.quantity
+    discount_amount, total = line_total(line.unit_price_amount, line.quantity, discount)
+    _require_discount_rights(actor, approver, store, discount_amount, gross)
+    line.discount_basis_points, line.discount_fixed_amount = request.basis_points, request.fixed_amount
+    line.discount_reason = request.reason.strip()
+    line.discount_amount, line.total_amount = discount_amount, total
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    audit.record(
+        session,
+        actor,
+        "bill.line_discount",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={
+            "line_id": line.id,
+            "discount": discount_amount,
+            "reason": line.discount_reason,
+            "approved_by": approver.staff_id if approver else None,
+        },
+    )
+    announce(session, bill)
+    return line
+
+
+async def discount_bill(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    request: DiscountRequest,
+    approver: Actor | None = None,
+) -> Bill:
+    discount = request.validate()
+    bill = await lock_bill(session, actor, bill_id, version)
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    await recalculate(session, bill)
+    _require_discount_rights(
+        actor, approver, store, discount.amount_of(bill.subtotal_amount), bill.subtotal_amount
+    )
+    bill.discount_basis_points, bill.discount_fixed_amount = request.basis_points, request.fixed_amount
+    bill.discount_reason = request.reason.strip()
+    bill.discount_by_staff_id = actor.staff_id
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    if bill.paid_amount > bill.total_amount:
+        raise Conflict("more is paid than the discounted bill; void a payment first", field="fixed_amount")
+    audit.record(
+        session,
+        actor,
+        "bill.discount",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={
+            "discount": bill.discount_amount,
+            "reason": bill.discount_reason,
+            "approved_by": approver.staff_id if approver else None,
+        },
+    )
+    announce(session, bill)
+    return bill
+
+
+async def send_to_kitchen(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int
+) -> list[KitchenTicketRecord]:
+    """Send the lines the kitchen has not seen yet: one ticket per station."""
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    unsent = [
+        line
+        for line in await bill_lines(session, bill.id, include_voided=False)
+        if line.sent_to_kitchen_at is None
+    ]
+    if not unsent:
+        raise Conflict("nothing new to send to the kitchen", field="bill_id")
+    now = utc_now()
+    by_station: dict[str, list[BillLine]] = {}
+    for line in unsent:
+        by_station.setdefault(line.kitchen_station or DEFAULT_KITCHEN_STATION, []).append(line)
+        line.sent_to_kitchen_at = now
+    tickets = []
+    for station, lines in sorted(by_station.items()):
+        ticket = KitchenTicketRecord(
+            bill_id=bill.id,
+            station=station,
+            line_ids=[line.id for line in lines],
+            created_by_staff_id=actor.staff_id,
+        )
+        session.add(ticket)
+        tickets.append(ticket)
+    await session.flush()
+    # The tickets print through the outbox, committed with the lines' "sent" mark.
+    await receipts.print_kitchen_tickets(session, actor, bill, tickets)
+    audit.record(
+        session,
+        actor,
+        "bill.send_to_kitchen",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={"tickets": {ticket.station: ticket.line_ids for ticket in tickets}},
+    )
+    announce(session, bill, "bill.sent_to_kitchen")
+    return tickets
+
+
+async def set_urgent(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, is_urgent: bool
+) -> Bill:
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    bill.is_urgent = is_urgent
+    audit.record(
+        session, actor, "bill.urgent", "bill", bill.id, store_id=bill.store_id, after={"is_urgent": is_urgent}
+    )
+    announce(session, bill)
+    return bill
+
+
+async def park(session: AsyncSession, actor: Actor, bill_id: int, version: int) -> Bill:
+    """Put the bill aside; any register of the store can resume it."""
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    bill.is_parked = True
+    audit.record(session, actor, "bill.park", "bill", bill.id, store_id=bill.store_id)
+    announce(session, bill)
+    return bill
+
+
+async def resume(session: AsyncSession, actor: Actor, bill_id: int, version: int) -> Bill:
+    actor.require(Permission.BILL_EDIT)
+    register, _store = await _register_of(session, actor)
+    bill = await lock_bill(session, actor, bill_id, version)
+    if bill.store_id != register.store_id:
+        raise PermissionDenied("the bill belongs to another store", field="bill_id")
+    bill.is_parked = False
+    bill.register_id = register.id
+    audit.record(
+        session,
+        actor,
+        "bill.resume",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={"register_id": register.id},
+    )
+    announce(session, bill)
+    return bill
+
+
+async def move_to_table(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, table_id: int
+) -> Bill:
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    if bill.order_type != OrderType.DINE_IN:
+        raise ValidationFailed("only dine-in bills sit at a table", field="table_id")
+    await _check_table(session, bill.store_id, table_id, except_bill_id=bill.id)
+    before = bill.table_id
+    bill.table_id = table_id
+    audit.record(
+        session,
+        actor,
+        "bill.move",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        before={"table_id": before},
+        after={"table_id": table_id},
+    )
+    announce(session, bill)
+    return bill
+
+
+async def merge(
+    session: AsyncSession,
+    actor: Actor,
+    target_id: int,
+    target_version: int,
+    source_id: int,
+    source_version: int,
+) -> Bill:
+    """Move every active line of ``source`` onto ``target``; the source is closed as merged.
+    A bill with payments is not merged away (its money would lose its bill)."""
+    actor.require(Permission.BILL_EDIT)
+    if target_id == source_id:
+        raise ValidationFailed("a bill cannot be merged into itself", field="source_bill_id")
+    # Lock in id order so two opposite merges cannot deadlock.
+    first, second = sorted([(target_id, target_version), (source_id, source_version)])
+    locked = {
+        first[0]: await lock_bill(session, actor, *first),
+        second[0]: await lock_bill(session, actor, *second),
+    }
+    target, source = locked[target_id], locked[source_id]
+    if target.store_id != source.store_id:
+        raise ValidationFailed("bills of different stores do not merge", field="source_bill_id")
+    await recalculate(session, source)
+    if source.paid_amount:
+        raise Conflict(
+            "the bill to merge has payments; void them or pay it separately", field="source_bill_id"
+        )
+    moved = await session.execute(
+        update(BillLine)
+        .where(BillLine.bill_id == source.id, BillLine.status == LineStatus.ACTIVE)
+        .values(bill_id=target.id)
+        .returning(BillLine.id)
+    )
+    moved_ids = list(moved.scalars())
+    source.status = BillStatus.MERGED
+    source.merged_into_bill_id = target.id
+    source.closed_at = utc_now()
+    source.closed_by_staff_id = actor.staff_id
+    target.rounding_amount = 0
+    await recalculate(session, source)
+    await recalculate(session, target)
+    audit.record(
+        session,
+        actor,
+        "bill.merge",
+        "bill",
+        target.id,
+        store_id=target.store_id,
+        after={"source_bill_id": source.id, "line_ids": moved_ids},
+    )
+    announce(session, source)
+    announce(session, target)
+    return target
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    line_id: int
+    quantity: int
+
+
+async def split_by_lines(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, parts: Sequence[SplitPart]
+) -> Bill:
+    """Move the chosen lines (or part of a line's quantity) onto a new bill of the same
+    table; the two bills' totals add up to the old total (before a bill discount)."""
+    actor.require(Permission.BILL_EDIT)
+    if not parts:
+        raise ValidationFailed("choose the lines to split off", field="lines")
+    bill = await lock_bill(session, actor, bill_id, version)
+    if bill.discount_basis_points is not None or bill.discount_fixed_amount is not None:
+        raise Conflict("remove the bill discount before splitting; give it on each part", field="bill_id")
+    await recalculate(session, bill)
+    if bill.paid_amount:
+        raise Conflict("split before taking payments, or split the payment evenly", field="bill_id")
+    active = {line.id: line for line in await bill_lines(session, bill.id, include_voided=False)}
+    chosen = {part.line_id: part.quantity for part in parts}
+    if len(chosen) != len(parts):
+        raise ValidationFailed("each line once", field="lines")
+    for line_id, quantity in chosen.items():
+        if line_id not in active:
+            raise NotFound(f"no active line {line_id} on this bill", field="lines")
+        if not 1 <= quantity <= active[line_id].quantity:
+            raise ValidationFailed(f"line {line_id} has {active[line_id].quantity}", field="lines")
+    if all(chosen.get(line.id) == line.quantity for line in active.values()):
+        raise ValidationFailed("leave at least one item on the bill", field="lines")
+    now = utc_now()
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    number = await _next_bill_number(session, store.id, business_date_of(store, now))
+    new_bill = Bill(
+        store_id=bill.store_id,
+        register_id=bill.register_id,
+        opened_by_staff_id=actor.staff_id,
+        business_date=business_date_of(store, now),
+        number=number,
+        order_type=bill.order_type,
+        currency=bill.currency,
+        table_id=bill.table_id,
+        guest_count=None,
+        pickup_code=f"{number:03d}" if bill.order_type != OrderType.DINE_IN else None,
+        delivery_address=bill.delivery_address,
+        delivery_phone=bill.delivery_phone,
+        note=bill.note,
+        split_from_bill_id=bill.id,
+        receipt_token=secrets.token_urlsafe(32),
+        opened_at=now,
+    )
+    session.add(new_bill)
+    await session.flush()
+    for line_id, quantity in chosen.items():
+        line = active[line_id]
+        if quantity == line.quantity:
+            line.bill_id = new_bill.id
+            continue
+        # Part of a line: the rest stays; the part becomes its own line with the same price.
+        line.quantity -= quantity
+        line.discount_amount, line.total_amount = line_total(
+            line.unit_price_amount,
+            line.quantity,
+            Discount(line.discount_basis_points, line.discount_fixed_amount),
+        )
+        part_discount, part_total = line_total(
+            line.unit_price_amount, quantity, Discount(line.discount_basis_points, line.discount_fixed_amount)
+        )
+        session.add(
+            BillLine(
+                bill_id=new_bill.id,
+                product_id=line.product_id,
+                name=line.name,
+                name_translations=line.name_translations,
+                sku=line.sku,
+                category_id=line.category_id,
+                kitchen_station=line.kitchen_station,
+                quantity=quantity,
+                unit_price_amount=line.unit_price_amount,
+                modifiers=line.modifiers,
+                stock_product_ids=line.stock_product_ids,
+                note=line.note,
+                vat_rate_code=line.vat_rate_code,
+                vat_rate_basis_points=line.vat_rate_basis_points,
+                discount_basis_points=line.discount_basis_points,
+                discount_fixed_amount=line.discount_fixed_amount,
+                discount_reason=line.discount_reason,
+                discount_amount=part_discount,
+                total_amount=part_total,
+                added_by_staff_id=line.added_by_staff_id,
+                added_at=line.added_at,
+                sent_to_kitchen_at=line.sent_to_kitchen_at,
+            )
+        )
+    await session.flush()
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    await recalculate(session, new_bill)
+    audit.record(
+        session,
+        actor,
+        "bill.split",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={"new_bill_id": new_bill.id, "lines": chosen},
+    )
+    announce(session, bill)
+    announce(session, new_bill, "bill.opened")
+    return new_bill
+
+
+async def split_evenly(session: AsyncSession, actor: Actor, bill_id: int, version: int, parts: int) -> Bill:
+    """Divide what is due into ``parts`` shares (largest remainder: they sum to it exactly)
+    for guests who pay one share each. ``parts=1`` removes the split."""
+    actor.require(Permission.BILL_EDIT)
+    if not 1 <= parts <= 50:
+        raise ValidationFailed("split into 1 to 50 parts", field="parts")
+    bill = await lock_bill(session, actor, bill_id, version)
+    await recalculate(session, bill)
+    if bill.paid_amount:
+        raise Conflict("split before the first payment", field="parts")
+    bill.split_shares = None if parts == 1 else even_shares(bill.total_amount, parts)
+    audit.record(
+        session,
+        actor,
+        "bill.split_evenly",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={"shares": bill.split_shares},
+    )
+    announce(session, bill)
+    return bill
+
+
+async def close(session: AsyncSession, actor: Actor, bill_id: int, version: int) -> Bill:
+    """Close a bill paid in full. A bill with nothing on it and nothing paid is cancelled."""
+    actor.require(Permission.PAYMENT_TAKE)
+    bill = await lock_bill(session, actor, bill_id, version)
+    await recalculate(session, bill)
+    return await close_locked(session, actor, bill)
+
+
+async def close_locked(session: AsyncSession, actor: Actor, bill: Bill) -> Bill:
+    if bill.total_amount == 0 and bill.paid_amount == 0:
+        bill.status = BillStatus.CANCELLED
+    elif amount_due(bill) != 0:
+        raise Conflict(
+            f"the bill is not paid in full: {amount_due(bill)} still due",
+            field="bill_id",
+            extra={"amount_due": amount_due(bill)},
+        )
+    else:
+        bill.status = BillStatus.CLOSED
+    bill.closed_at = utc_now()
+    bill.closed_by_staff_id = actor.staff_id
+    bill.is_parked = False
+    audit.record(
+        session,
+        actor,
+        "bill.close",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        after={
+            "status": bill.status,
+            "total": bill.total_amount,
+            "paid": bill.paid_amount,
+            "rounding": bill.rounding_amount,
+        },
+    )
+    announce(session, bill, "bill.closed")
+    return bill
+
+
+async def open_bills(session: AsyncSession, actor: Actor, store_id: int) -> Sequence[Bill]:
+    """The store's open bills, oldest first (the open-bills drawer)."""
+    actor.require_store(store_id)
+    query = (
+        select(Bill).where(Bill.store_id == store_id, Bill.status == BillStatus.OPEN).order_by(Bill.opened_at)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def order_queue(session: AsyncSession, actor: Actor, store_id: int) -> dict[OrderType, list[Bill]]:
+    """Every open order by type, urgent ones first, then in time order."""
+    queue: dict[OrderType, list[Bill]] = {order_type: [] for order_type in OrderType}
+    for bill in sorted(
+        await open_bills(session, actor, store_id), key=lambda bill: (not bill.is_urgent, bill.opened_at)
+    ):
+        queue[bill.order_type].append(bill)
+    return queue

@@ -1,0 +1,125 @@
+"""The arithmetic of a bill, as pure functions: line totals, the bill discount and its
+share per line, the VAT breakdown, cash rounding. Every part adds up to its whole."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from kassa.core.money import Money, Rounding, allocate
+
+BASIS_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A percentage (basis points, 1000 = 10 %) or a fixed amount, never both."""
+
+    basis_points: int | None = None
+    fixed_amount: int | None = None
+
+    def amount_of(self, amount: int) -> int:
+        """The discount on ``amount``: a percentage rounds half up once; never more than the amount."""
+        if self.basis_points is not None:
+            exact = Decimal(amount) * self.basis_points / BASIS_POINTS
+            return min(amount, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        if self.fixed_amount is not None:
+            return min(amount, self.fixed_amount)
+        return 0
+
+
+def line_total(unit_price: int, quantity: int, discount: Discount) -> tuple[int, int]:
+    """(discount, total) of a line: unit price x quantity less the line discount."""
+    gross = unit_price * quantity
+    discount_amount = discount.amount_of(gross)
+    return discount_amount, gross - discount_amount
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    total: int  # after the line discount
+    vat_rate_code: str
+    vat_rate_basis_points: int
+
+
+@dataclass(frozen=True)
+class VatRow:
+    code: str
+    rate_basis_points: int
+    gross: int
+    vat: int
+    net: int
+
+
+@dataclass(frozen=True)
+class BillTotals:
+    subtotal: int
+    discount: int
+    total: int
+    discount_shares: tuple[int, ...]  # the bill discount carried by each line, in line order
+    vat: tuple[VatRow, ...]
+
+
+def bill_totals(lines: Sequence[LineAmounts], discount: Discount) -> BillTotals:
+    """Subtotal, bill discount, total and VAT per rate.
+
+    The bill discount is spread over the lines by largest remainder in proportion to their
+    totals (so a returned line later gives back exactly its share). Prices include VAT: per
+    rate, VAT = gross x r / (1 + r), rounded half up once per rate.
+    """
+    subtotal = sum(line.total for line in lines)
+    discount_amount = discount.amount_of(subtotal)
+    if lines and subtotal > 0:
+        shares = allocate(discount_amount, [line.total for line in lines])
+    else:
+        shares = [0] * len(lines)
+    gross_by_rate: dict[tuple[str, int], int] = {}
+    for line, share in zip(lines, shares, strict=True):
+        key = (line.vat_rate_code, line.vat_rate_basis_points)
+        gross_by_rate[key] = gross_by_rate.get(key, 0) + line.total - share
+    vat_rows = []
+    for (code, rate), gross in sorted(gross_by_rate.items(), key=lambda item: item[0][1]):
+        vat = int(
+            (Decimal(gross) * rate / (BASIS_POINTS + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
+        vat_rows.append(VatRow(code, rate, gross, vat, gross - vat))
+    return BillTotals(subtotal, discount_amount, subtotal - discount_amount, tuple(shares), tuple(vat_rows))
+
+
+@dataclass(frozen=True)
+class CashRounding:
+    """Cash is paid in multiples of ``increment`` minor units (coins that exist)."""
+
+    increment: int
+    rounding: Rounding
+
+    def apply(self, amount: int) -> int:
+        if self.increment <= 1:
+            return amount
+        steps = Decimal(amount) / self.increment
+        mode = ROUND_FLOOR if self.rounding == Rounding.DOWN else ROUND_HALF_UP
+        return int(steps.quantize(Decimal(1), rounding=mode)) * self.increment
+
+
+# Smallest coins in circulation. China: cash is rounded down to the jiao in the customer's
+# favour (抹零), the common practice at the counter; Switzerland: to 5 Rappen.
+CASH_ROUNDING: dict[str, CashRounding] = {
+    "CNY": CashRounding(10, Rounding.DOWN),
+    "CHF": CashRounding(5, Rounding.HALF_UP),
+    "SEK": CashRounding(100, Rounding.HALF_UP),
+    "NOK": CashRounding(100, Rounding.HALF_UP),
+    "DKK": CashRounding(50, Rounding.HALF_UP),
+    "CAD": CashRounding(5, Rounding.HALF_UP),
+    "AUD": CashRounding(5, Rounding.HALF_UP),
+    "NZD": CashRounding(10, Rounding.HALF_UP),
+}
+
+
+def cash_rounding_for(currency: str) -> CashRounding:
+    return CASH_ROUNDING.get(currency, CashRounding(1, Rounding.HALF_UP))
+
+
+def even_shares(total: int, parts: int) -> list[int]:
+    """``parts`` shares of ``total`` differing by at most one unit, summing to it."""
+    return [share.amount for share in Money(total, "XXX").split_evenly(parts)]

@@ -1,0 +1,117 @@
+"""Payments through the API. Every payment needs an ``Idempotency-Key`` header."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
+
+from kassa.core.database import commit
+from kassa.core.errors import ValidationFailed
+from kassa.core.idempotency import HEADER
+from kassa.orders import service as orders
+from kassa.orders.api import bill_out
+from kassa.orders.schemas import BillOut, PaymentOut
+from kassa.payments import service
+from kassa.payments.models import Tender
+from kassa.payments.schemas import PaymentIn, PaymentVoid
+from kassa.web.dependencies import CurrentActor, Session, database_of
+
+router = APIRouter(tags=["payments"])
+
+RequiredKey = Annotated[
+    str, Header(alias=HEADER, min_length=8, max_length=100, description="Repeat-safe retries")
+]
+
+
+@router.post("/bills/{bill_id}/payments", response_model=BillOut, status_code=status.HTTP_201_CREATED)
+async def take_payment(
+    bill_id: int,
+    body: PaymentIn,
+    idempotency_key: RequiredKey,
+    actor: CurrentActor,
+    session: Session,
+    request: Request,
+) -> BillOut:
+    """Cash (``tendered_amount``), card (``approval_code``), WeChat Pay or Alipay (the
+    customer's ``payment_code``, or none for a QR code to show). Repeating the same key
+    returns the bill with the first payment; nothing is charged twice."""
+    if body.tender == Tender.CASH:
+        if body.tendered_amount is None:
+            raise ValidationFailed("how much cash did the customer hand over?", field="tendered_amount")
+        await service.take_cash(
+            session,
+            actor,
+            bill_id,
+            body.version,
+            tendered=body.tendered_amount,
+            idempotency_key=idempotency_key,
+            amount=body.amount,
+            split_share_index=body.split_share_index,
+            close_when_paid=body.close_when_paid,
+        )
+    elif body.tender == Tender.CARD:
+        if not body.approval_code:
+            raise ValidationFailed("type the approval code the terminal printed", field="approval_code")
+        await service.take_card(
+            session,
+            actor,
+            bill_id,
+            body.version,
+            approval_code=body.approval_code,
+            idempotency_key=idempotency_key,
+            amount=body.amount,
+            split_share_index=body.split_share_index,
+            close_when_paid=body.close_when_paid,
+        )
+    elif body.tender in service.WALLET_TENDERS:
+        _payment, charge = await service.start_wallet_payment(
+            session,
+            actor,
+            bill_id,
+            body.version,
+            tender=body.tender,
+            idempotency_key=idempotency_key,
+            payment_code=body.payment_code,
+            amount=body.amount,
+            split_share_index=body.split_share_index,
+        )
+        if charge is not None:
+            # The pending payment is stored before the provider is asked (see service docstring).
+            await commit(session)
+            await service.charge_wallet(
+                database_of(request), actor, charge, close_when_paid=body.close_when_paid
+            )
+            # The outcome was stored by another unit of work: read it afresh.
+            session.expire_all()
+    else:
+        raise ValidationFailed(f"{body.tender.value} arrives with member accounts", field="tender")
+    return await bill_out(session, await orders.get_bill(session, actor, bill_id), request)
+
+
+@router.post("/payments/{payment_id}/refresh", response_model=PaymentOut, summary="Ask the provider again")
+async def refresh(payment_id: int, actor: CurrentActor, request: Request) -> PaymentOut:
+    return PaymentOut.model_validate(await service.refresh_payment(database_of(request), actor, payment_id))
+
+
+@router.post("/bills/{bill_id}/payments/{payment_id}/void", response_model=BillOut)
+async def void(
+    bill_id: int, payment_id: int, body: PaymentVoid, actor: CurrentActor, session: Session, request: Request
+) -> BillOut:
+    await service.void_payment(session, actor, bill_id, body.version, payment_id, body.reason)
+    return await bill_out(session, await orders.get_bill(session, actor, bill_id), request)
+
+
+@router.post(
+    "/payments/notifications/{tender}",
+    status_code=status.HTTP_200_OK,
+    summary="Provider payment notifications",
+)
+async def notification(tender: Tender, request: Request) -> dict[str, str]:
+    """WeChat Pay and Alipay call this when a payment settles; the signature is verified."""
+    if tender not in service.WALLET_TENDERS:
+        raise ValidationFailed("notifications come from WeChat Pay or Alipay", field="tender")
+    await service.handle_notification(
+        database_of(request), tender, dict(request.headers), await request.body()
+    )
+    return {"code": "SUCCESS"}

@@ -1,0 +1,63 @@
+"""Payments taken on bills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kassa.core.database import Base, IdMixin, IdType, enum_type, utc_now
+
+
+class Tender(StrEnum):
+    """How a payment is made. Member stored value and points plug in here (members issue)."""
+
+    CASH = "cash"
+    CARD = "card"  # an external card terminal; the cashier records its approval code
+    WECHAT_PAY = "wechat_pay"
+    ALIPAY = "alipay"
+    STORED_VALUE = "stored_value"
+    POINTS = "points"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # waiting for the customer (QR not yet paid, password on the phone)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    VOIDED = "voided"  # cancelled before the bill closed; the money went back
+
+
+class Payment(IdMixin, Base):
+    """A tender applied to a bill. ``amount`` is what counts towards the bill; for cash the
+    customer may hand over more (``tendered``) and get ``change`` back."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("store_id", "idempotency_key"),)
+
+    bill_id: Mapped[int] = mapped_column(IdType, ForeignKey("bills.id"), index=True)
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"))
+    register_id: Mapped[int] = mapped_column(IdType, ForeignKey("registers.id"))
+    tender: Mapped[Tender] = mapped_column(enum_type(Tender))
+    status: Mapped[PaymentStatus] = mapped_column(enum_type(PaymentStatus))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    tendered_amount: Mapped[int | None] = mapped_column(BigInteger)
+    change_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    split_share_index: Mapped[int | None]
+    approval_code: Mapped[str | None] = mapped_column(String(40))
+    provider: Mapped[str | None] = mapped_column(String(30))
+    out_trade_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(80))
+    qr_code: Mapped[str | None] = mapped_column(String(500))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by_staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    completed_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    voided_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))

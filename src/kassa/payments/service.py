@@ -1,0 +1,444 @@
+"""Taking payments on bills: cash (change, cash rounding), card on an external terminal,
+WeChat Pay and Alipay (the customer's payment code scanned, or a QR code shown), and voids.
+
+Every payment carries an idempotency key: the same key returns the first payment and never
+charges twice. Wallet charges talk to the provider outside any database transaction: the
+payment is first stored as pending (with our ``out_trade_no``, which the provider also
+de-duplicates on), then the provider is called, then the outcome is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.core import audit
+from kassa.core.auth import Actor, Permission
+from kassa.core.database import Database, utc_now
+from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from kassa.core.money import Money
+from kassa.orders import service as orders
+from kassa.orders.models import Bill
+from kassa.orders.totals import cash_rounding_for
+from kassa.payments.models import Payment, PaymentStatus, Tender
+from kassa.payments.providers import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PaymentProvider,
+    ProviderError,
+    SimulatorProvider,
+)
+
+logger = logging.getLogger(__name__)
+
+WALLET_TENDERS = frozenset({Tender.WECHAT_PAY, Tender.ALIPAY})
+_providers: dict[Tender, PaymentProvider] = {}
+
+
+def provider_for(tender: Tender) -> PaymentProvider:
+    """The provider of a wallet tender; the built-in simulator unless one is configured."""
+    if tender not in _providers:
+        _providers[tender] = SimulatorProvider(name=f"simulator-{tender.value}")
+    return _providers[tender]
+
+
+def set_provider(tender: Tender, provider: PaymentProvider) -> None:
+    _providers[tender] = provider
+
+
+async def _by_key(session: AsyncSession, store_id: int, idempotency_key: str) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(Payment.store_id == store_id, Payment.idempotency_key == idempotency_key)
+    )
+
+
+def _check_key(idempotency_key: str) -> None:
+    if not 8 <= len(idempotency_key) <= 100:
+        raise ValidationFailed("an idempotency key is 8 to 100 characters", field="Idempotency-Key")
+
+
+async def _bill_store_id(session: AsyncSession, actor: Actor, bill_id: int) -> int:
+    bill = await orders.get_bill(session, actor, bill_id)
+    return bill.store_id
+
+
+async def _lock_for_payment(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, idempotency_key: str
+) -> tuple[Bill | None, Payment | None]:
+    """The locked bill, or the payment this key made already (a repeated request)."""
+    _check_key(idempotency_key)
+    store_id = await _bill_store_id(session, actor, bill_id)
+    existing = await _by_key(session, store_id, idempotency_key)
+    if existing is not None:
+        return None, _same_request(existing, bill_id)
+    try:
+        bill = await orders.lock_bill(session, actor, bill_id, version)
+    except StaleVersion:
+        # The first of two identical requests may have just committed: answer with its payment.
+        existing = await _by_key(session, store_id, idempotency_key)
+        if existing is not None:
+            return None, _same_request(existing, bill_id)
+        raise
+    await orders.recalculate(session, bill)
+    return bill, None
+
+
+def _same_request(payment: Payment, bill_id: int) -> Payment:
+    if payment.bill_id != bill_id:
+        raise ValidationFailed("this idempotency key was used for another bill", field="Idempotency-Key")
+    return payment
+
+
+def _target_amount(bill: Bill, amount: int | None, split_share_index: int | None) -> int:
+    due = orders.amount_due(bill)
+    if due <= 0:
+        raise Conflict("nothing is due on this bill", field="amount")
+    if split_share_index is not None:
+        if not bill.split_shares or not 0 <= split_share_index < len(bill.split_shares):
+            raise ValidationFailed("no such share of this bill", field="split_share_index")
+        share = bill.split_shares[split_share_index]
+        target = amount if amount is not None else share
+    else:
+        target = amount if amount is not None else due
+    if target <= 0:
+        raise ValidationFailed("a payment is more than zero", field="amount")
+    if target > due:
+        raise ValidationFailed(f"only {due} is due", field="amount", extra={"amount_due": due})
+    return target
+
+
+def _new_payment(
+    bill: Bill,
+    actor: Actor,
+    tender: Tender,
+    status: PaymentStatus,
+    amount: int,
+    idempotency_key: str,
+    share: int | None,
+) -> Payment:
+    if actor.register_id is None or actor.staff_id is None:
+        raise PermissionDenied(
+            "payments are taken on a register; log in there with your PIN", field="register_id"
+        )
+    return Payment(
+        bill_id=bill.id,
+        store_id=bill.store_id,
+        register_id=actor.register_id,
+        tender=tender,
+        status=status,
+        amount=amount,
+        currency=bill.currency,
+        idempotency_key=idempotency_key,
+        split_share_index=share,
+        created_by_staff_id=actor.staff_id,
+        completed_at=utc_now() if status == PaymentStatus.SUCCEEDED else None,
+    )
+
+
+async def _after_success(session: AsyncSession, actor: Actor, bill: Bill, *, close_when_paid: bool) -> None:
+    await orders.recalculate(session, bill)
+    if close_when_paid and orders.amount_due(bill) == 0:
+        await orders.close_locked(session, actor, bill)
+
+
+def _record(session: AsyncSession, actor: Actor, payment: Payment, action: str = "payment.take") -> None:
+    audit.record(
+        session,
+        actor,
+        action,
+        "payment",
+        payment.id,
+        store_id=payment.store_id,
+        after={
+            "bill_id": payment.bill_id,
+            "tender": payment.tender,
+            "status": payment.status,
+            "amount": payment.amount,
+            "tendered": payment.tendered_amount,
+            "change": payment.change_amount,
+            "approval_code": payment.approval_code,
+        },
+    )
+
+
+async def take_cash(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    *,
+    tendered: int,
+    idempotency_key: str,
+    amount: int | None = None,
+    split_share_index: int | None = None,
+    close_when_paid: bool = True,
+) -> Payment:
+    """Cash: the customer hands over ``tendered``; the payment is ``amount`` (default: all
+    that is due, or the share). When cash settles the bill, what is due is rounded to coins
+    that exist (CNY: down to the jiao, 抹零); the difference is the bill's rounding."""
+    actor.require(Permission.PAYMENT_TAKE)
+    bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
+    if existing is not None:
+        return existing
+    assert bill is not None
+    target = _target_amount(bill, amount, split_share_index)
+    due = orders.amount_due(bill)
+    rounding = 0
+    if target == due:
+        rounding = cash_rounding_for(bill.currency).apply(due) - due
+    payable = target + rounding
+    if tendered < payable:
+        raise ValidationFailed(
+            f"{Money(payable, bill.currency)} is due in cash; {Money(tendered, bill.currency)} is not enough",
+            field="tendered",
+            extra={"payable": payable},
+        )
+    payment = _new_payment(
+        bill, actor, Tender.CASH, PaymentStatus.SUCCEEDED, payable, idempotency_key, split_share_index
+    )
+    payment.tendered_amount = tendered
+    payment.change_amount = tendered - payable
+    session.add(payment)
+    bill.rounding_amount += rounding
+    await session.flush()
+    _record(session, actor, payment)
+    await _after_success(session, actor, bill, close_when_paid=close_when_paid)
+    return payment
+
+
+async def take_card(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    *,
+    approval_code: str,
+    idempotency_key: str,
+    amount: int | None = None,
+    split_share_index: int | None = None,
+    close_when_paid: bool = True,
+) -> Payment:
+    """A card paid on the external terminal; the cashier types the terminal's approval code."""
+    actor.require(Permission.PAYMENT_TAKE)
+    if not approval_code.strip() or len(approval_code.strip()) > 40:
+        raise ValidationFailed("type the approval code the terminal printed", field="approval_code")
+    bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
+    if existing is not None:
+        return existing
+    assert bill is not None
+    target = _target_amount(bill, amount, split_share_index)
+    payment = _new_payment(
+        bill, actor, Tender.CARD, PaymentStatus.SUCCEEDED, target, idempotency_key, split_share_index
+    )
+    payment.approval_code = approval_code.strip()
+    session.add(payment)
+    await session.flush()
+    _record(session, actor, payment)
+    await _after_success(session, actor, bill, close_when_paid=close_when_paid)
+    return payment
+
+
+@dataclass(frozen=True)
+class WalletCharge:
+    payment_id: int
+    out_trade_no: str
+    tender: Tender
+    amount: Money
+    payment_code: str | None
+    description: str
+
+
+async def start_wallet_payment(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    *,
+    tender: Tender,
+    idempotency_key: str,
+    payment_code: str | None = None,
+    amount: int | None = None,
+    split_share_index: int | None = None,
+) -> tuple[Payment, WalletCharge | None]:
+    """Store a pending WeChat Pay / Alipay payment; the caller commits, then calls
+    ``charge_wallet`` outside the transaction. A repeated key returns the stored payment."""
+    actor.require(Permission.PAYMENT_TAKE)
+    if tender not in WALLET_TENDERS:
+        raise ValidationFailed("choose WeChat Pay or Alipay", field="tender")
+    if payment_code is not None and not (payment_code.isdigit() and 10 <= len(payment_code) <= 32):
+        raise ValidationFailed(
+            "a payment code is the 10 to 32 digits under the barcode", field="payment_code"
+        )
+    bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
+    if existing is not None:
+        return existing, None
+    assert bill is not None
+    target = _target_amount(bill, amount, split_share_index)
+    payment = _new_payment(
+        bill, actor, tender, PaymentStatus.PENDING, target, idempotency_key, split_share_index
+    )
+    payment.provider = provider_for(tender).name
+    session.add(payment)
+    await session.flush()
+    payment.out_trade_no = f"K{bill.store_id}P{payment.id}"
+    _record(session, actor, payment, "payment.start")
+    charge = WalletCharge(
+        payment.id,
+        payment.out_trade_no,
+        tender,
+        Money(target, bill.currency),
+        payment_code,
+        f"Bill {bill.number}",
+    )
+    return payment, charge
+
+
+async def charge_wallet(
+    database: Database, actor: Actor, charge: WalletCharge, *, close_when_paid: bool = True
+) -> Payment:
+    """Ask the provider to charge (payment code) or for a QR code, then store the outcome.
+
+    Runs outside the request's transaction: a slow provider holds no lock, and a failure
+    leaves a pending payment that ``refresh_payment`` (or the provider's notification)
+    settles later.
+    """
+    provider = provider_for(charge.tender)
+    request = ChargeRequest(
+        charge.out_trade_no, charge.amount, charge.description, payment_code=charge.payment_code
+    )
+    try:
+        if charge.payment_code is not None:
+            result = await provider.charge_with_payment_code(request)
+        else:
+            result = await provider.create_qr_charge(request)
+    except ProviderError as error:
+        logger.warning("provider call failed for %s: %s", charge.out_trade_no, error)
+        result = ChargeResult(ChargeStatus.PENDING, charge.out_trade_no, failure_reason=str(error))
+    async with database.unit_of_work() as session:
+        return await apply_charge_result(
+            session, actor, charge.payment_id, result, close_when_paid=close_when_paid
+        )
+
+
+async def apply_charge_result(
+    session: AsyncSession,
+    actor: Actor,
+    payment_id: int,
+    result: ChargeResult,
+    *,
+    close_when_paid: bool = True,
+) -> Payment:
+    """Store what the provider said about a pending payment (idempotent: a settled payment
+    stays as it is)."""
+    payment = await session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}", field="payment_id")
+    if payment.status != PaymentStatus.PENDING:
+        return payment
+    payment.provider_reference = result.provider_reference or payment.provider_reference
+    payment.qr_code = result.qr_code or payment.qr_code
+    payment.provider_response = dict(result.raw) if result.raw else payment.provider_response
+    if result.status == ChargeStatus.SUCCEEDED:
+        if result.amount is not None and result.amount.amount != payment.amount:
+            payment.status = PaymentStatus.FAILED
+            payment.failure_reason = f"provider charged {result.amount.amount}, expected {payment.amount}"
+        else:
+            payment.status = PaymentStatus.SUCCEEDED
+            payment.completed_at = utc_now()
+    elif result.status in (ChargeStatus.FAILED, ChargeStatus.CLOSED):
+        payment.status = PaymentStatus.FAILED
+        payment.failure_reason = result.failure_reason or result.status.value
+    else:
+        payment.failure_reason = result.failure_reason
+        return payment
+    # The bill changes too: bump its version so open screens reload it.
+    bill = await session.get(Bill, payment.bill_id)
+    assert bill is not None
+    bill.version += 1
+    _record(session, actor, payment, "payment.settle")
+    if payment.status == PaymentStatus.SUCCEEDED:
+        await _after_success(session, actor, bill, close_when_paid=close_when_paid)
+    orders.announce(session, bill)
+    return payment
+
+
+async def refresh_payment(database: Database, actor: Actor, payment_id: int) -> Payment:
+    """Ask the provider about a pending wallet payment (the customer is still paying)."""
+    async with database.read_only() as session:
+        payment = await session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}", field="payment_id")
+        actor.require_store(payment.store_id)
+    if payment.status != PaymentStatus.PENDING or payment.out_trade_no is None:
+        return payment
+    try:
+        result = await provider_for(payment.tender).query(payment.out_trade_no, payment.currency)
+    except ProviderError as error:
+        result = ChargeResult(ChargeStatus.PENDING, payment.out_trade_no, failure_reason=str(error))
+    async with database.unit_of_work() as session:
+        return await apply_charge_result(session, actor, payment.id, result)
+
+
+async def handle_notification(
+    database: Database, tender: Tender, headers: Mapping[str, str], body: bytes
+) -> Payment:
+    """The provider's asynchronous notice that a payment settled; the signature is checked
+    by the provider adapter (InvalidSignature otherwise)."""
+    notification = provider_for(tender).parse_notification(headers, body)
+    async with database.unit_of_work() as session:
+        payment = await session.scalar(
+            select(Payment).where(Payment.out_trade_no == notification.out_trade_no)
+        )
+        if payment is None:
+            raise NotFound(f"no payment {notification.out_trade_no}", field="out_trade_no")
+        bill = await session.get(Bill, payment.bill_id)
+        assert bill is not None
+        actor = Actor.system(await _organization_of(session, bill), store_id=bill.store_id, name=tender.value)
+        result = ChargeResult(
+            notification.status,
+            notification.out_trade_no,
+            provider_reference=notification.provider_reference,
+            amount=notification.amount,
+            raw=dict(notification.raw),
+        )
+        return await apply_charge_result(session, actor, payment.id, result)
+
+
+async def _organization_of(session: AsyncSession, bill: Bill) -> int:
+    from kassa.stores.models import Store
+
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    return store.organization_id
+
+
+async def void_payment(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, payment_id: int, reason: str
+) -> Payment:
+    """Cancel a payment before the bill closes: cash goes back from the drawer, a card is
+    voided on the terminal, a wallet charge is cancelled (and refunded) at the provider."""
+    actor.require(Permission.PAYMENT_VOID)
+    if not reason.strip():
+        raise ValidationFailed("say why the payment is voided", field="reason")
+    bill = await orders.lock_bill(session, actor, bill_id, version)
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.bill_id != bill.id:
+        raise NotFound(f"no payment {payment_id} on this bill", field="payment_id")
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING):
+        raise Conflict(f"the payment is {payment.status.value}", field="payment_id")
+    if payment.tender in WALLET_TENDERS and payment.out_trade_no:
+        await provider_for(payment.tender).cancel(payment.out_trade_no)
+    payment.status = PaymentStatus.VOIDED
+    payment.voided_at = utc_now()
+    payment.voided_by_staff_id = actor.staff_id
+    payment.failure_reason = reason.strip()
+    bill.rounding_amount = 0
+    await orders.recalculate(session, bill)
+    _record(session, actor, payment, "payment.void")
+    orders.announce(session, bill)
+    return payment

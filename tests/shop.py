@@ -1,0 +1,154 @@
+"""A small shop for bill tests: a store with two registers, staff of each role, tables,
+a bar and a kitchen category, products (one stock-tracked), a size modifier."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kassa.catalog import service as catalog
+from kassa.catalog.modifiers import ModifierGroupInput, ModifierOptionInput, create_modifier_group
+from kassa.catalog.products import set_product_modifier_groups
+from kassa.core.auth import Actor, Role
+from kassa.core.money import Money
+from kassa.floor import service as floor
+from tests.factories import make_organization, make_register, make_staff, make_store
+
+PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
+_keys = itertools.count(1)
+
+
+def new_key() -> str:
+    return f"test-key-{next(_keys):06d}"
+
+
+@dataclass
+class Shop:
+    client: httpx.AsyncClient
+    store_id: int
+    register_ids: list[int]
+    staff_ids: dict[Role, int]
+    table_ids: list[int]
+    products: dict[str, int]
+    size_options: dict[str, int]
+    tokens: dict[tuple[Role, int], str] = field(default_factory=dict)
+
+    async def login(self, role: Role = Role.CASHIER, register_index: int = 0) -> dict[str, str]:
+        key = (role, register_index)
+        if key not in self.tokens:
+            response = await self.client.post(
+                "/api/v1/auth/pin",
+                json={
+                    "register_id": self.register_ids[register_index],
+                    "staff_id": self.staff_ids[role],
+                    "pin": PINS[role],
+                },
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[key] = response.json()["token"]
+        return {"Authorization": f"Bearer {self.tokens[key]}"}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        role: Role = Role.CASHIER,
+        register_index: int = 0,
+        key: str | None = None,
+        expect: int | None = None,
+    ) -> dict[str, Any]:
+        headers = await self.login(role, register_index)
+        if key:
+            headers["Idempotency-Key"] = key
+        response = await self.client.request(method, f"/api/v1{path}", json=body, headers=headers)
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        elif response.status_code >= 400:
+            raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text}")
+        return response.json() if response.content else {}
+
+    async def open_takeaway(self, **extra: Any) -> dict[str, Any]:
+        return await self.call("POST", "/bills", {"order_type": "takeaway", **extra})
+
+    async def add(
+        self, bill: dict[str, Any], product: str, quantity: int = 1, **extra: Any
+    ) -> dict[str, Any]:
+        return await self.call(
+            "POST",
+            f"/bills/{bill['id']}/lines",
+            {"version": bill["version"], "product_id": self.products[product], "quantity": quantity, **extra},
+        )
+
+    async def pay(
+        self, bill: dict[str, Any], tender: str, expect: int | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        return await self.call(
+            "POST",
+            f"/bills/{bill['id']}/payments",
+            {"version": bill["version"], "tender": tender, **fields},
+            key=fields.pop("key", None) or new_key(),
+            expect=expect,
+        )
+
+
+async def build_shop(session: AsyncSession) -> dict[str, Any]:
+    organization = await make_organization(session)
+    store = await make_store(session, organization)
+    registers = [await make_register(session, store), await make_register(session, store)]
+    staff = {role: (await make_staff(session, store, role=role, pin=pin)).id for role, pin in PINS.items()}
+    actor = Actor.system(organization.id, store_id=store.id)
+    area = await floor.create_area(session, actor, store.id, "Hall")
+    tables = [
+        (await floor.create_table(session, actor, area.id, f"T{index}", seats=4)).id for index in range(1, 5)
+    ]
+    bar = await catalog.create_category(session, actor, "Coffee", kitchen_station="bar")
+    kitchen = await catalog.create_category(session, actor, "Food", kitchen_station="kitchen")
+    prices = {"latte": (bar, 2400), "americano": (bar, 1800), "cake": (kitchen, 2800), "tart": (kitchen, 800)}
+    products = {}
+    for name, (category, price) in prices.items():
+        product = await catalog.create_product(
+            session,
+            actor,
+            category_id=category.id,
+            name=name,
+            sku=name.upper(),
+            price=Money(price, "CNY"),
+            vat_rate_code="standard",
+        )
+        products[name] = product.id
+    size = await create_modifier_group(
+        session,
+        actor,
+        ModifierGroupInput(name="Size", is_required=True),
+        [ModifierOptionInput("Regular", Money(0, "CNY")), ModifierOptionInput("Large", Money(300, "CNY"))],
+    )
+    from kassa.catalog.modifiers import options_by_group
+
+    options = (await options_by_group(session, [size.id]))[size.id]
+    await set_product_modifier_groups(session, actor, products["latte"], [size.id])
+    await catalog.count_stock(session, actor, store.id, products["tart"], 3)
+    await session.commit()
+    return {
+        "store_id": store.id,
+        "register_ids": [register.id for register in registers],
+        "staff_ids": staff,
+        "table_ids": tables,
+        "products": products,
+        "size_options": {option.name: option.id for option in options},
+    }
+
+
+@pytest.fixture
+async def shop(session: AsyncSession, client: httpx.AsyncClient) -> Shop:
+    return Shop(client=client, **await build_shop(session))
+
+
+ShopFactory = Callable[[], Awaitable[Shop]]
