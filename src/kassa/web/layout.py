@@ -70,9 +70,14 @@ def language_switch() -> None:
         app.storage.user[LOCALE_KEY] = other
         ui.navigate.reload()
 
-    ui.button(LOCALE_NAMES[other], icon="translate", on_click=switch).props("flat color=white").classes(
-        "min-h-[48px]"
-    ).props('data-testid="language-switch"')
+    header_button(LOCALE_NAMES[other], "translate", switch).props('data-testid="language-switch"')
+
+
+def header_button(text: str, icon: str, on_click: Callable[[], Any]) -> ui.button:
+    """A header button whose label hides on phones (the icon stays), so the store name fits."""
+    with ui.button(icon=icon, on_click=on_click).props("flat color=white").classes("min-h-[48px]") as button:
+        ui.label(text).classes("ml-2 max-sm:hidden")
+    return button
 
 
 async def actor_from_token(token_key: str) -> Actor | None:
@@ -123,14 +128,18 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
             .classes("text-lg font-bold truncate")
             .props('data-testid="store-name"')
         )
-        ui.label(context.register.name).classes("text-sm opacity-80 whitespace-nowrap").props(
+        ui.label(context.register.name).classes("text-sm opacity-80 whitespace-nowrap max-sm:hidden").props(
             'data-testid="register-name"'
         )
         ui.space()
         ui.label(f"{context.actor.display_name} · {role_label(context.actor.role, _)}").classes(
             "text-sm whitespace-nowrap max-sm:hidden"
         ).props('data-testid="staff-name"')
-        clock = ui.label().classes("text-sm tabular-nums whitespace-nowrap").props('data-testid="clock"')
+        clock = (
+            ui.label()
+            .classes("text-sm tabular-nums whitespace-nowrap max-sm:hidden")
+            .props('data-testid="clock"')
+        )
 
         def tick() -> None:
             clock.set_text(
@@ -140,9 +149,9 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
         tick()
         ui.timer(1.0, tick)
         language_switch()
-        ui.button(_("Log out"), icon="logout", on_click=lambda: logout(REGISTER_TOKEN_KEY, "/")).props(
-            "flat color=white"
-        ).classes("min-h-[48px]").props('data-testid="logout"')
+        header_button(_("Log out"), "logout", lambda: logout(REGISTER_TOKEN_KEY, "/")).props(
+            'data-testid="logout"'
+        )
 
     def on_store_event(event: Event) -> None:
         if event.name == "store.updated":
