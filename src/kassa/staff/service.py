@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,6 +178,32 @@ async def _open_session(
     return LoginResult(token=token, staff=staff, session=staff_session)
 
 
+async def _count_wrong_pin(
+    session: AsyncSession, actor: Actor, staff: StaffMember
+) -> tuple[datetime | None, int]:
+    """Count a wrong PIN with an atomic UPDATE (two registers guessing at once both count);
+    at ``pin_max_attempts`` the person is locked. Returns (locked until, tries left)."""
+    settings = get_settings()
+    attempts = await session.scalar(
+        update(StaffMember)
+        .where(StaffMember.id == staff.id)
+        .values(failed_pin_attempts=StaffMember.failed_pin_attempts + 1)
+        .returning(StaffMember.failed_pin_attempts)
+    )
+    assert attempts is not None
+    if attempts >= settings.pin_max_attempts:
+        locked_until = utc_now() + timedelta(minutes=settings.pin_lockout_minutes)
+        await session.execute(
+            update(StaffMember)
+            .where(StaffMember.id == staff.id)
+            .values(locked_until=locked_until, failed_pin_attempts=0)
+        )
+        audit.record(session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until})
+        return locked_until, 0
+    audit.record(session, actor, "staff.pin_failed", "staff", staff.id, after={"failed_attempts": attempts})
+    return None, settings.pin_max_attempts - attempts
+
+
 async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int, pin: str) -> LoginResult:
     """PIN login on a register.
 
@@ -210,23 +236,8 @@ async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int,
         )
     actor = _actor_for(staff, store.id, register.id)
     if not verify_secret(staff.pin_hash, pin):
-        attempts = await session.scalar(
-            update(StaffMember)
-            .where(StaffMember.id == staff.id)
-            .values(failed_pin_attempts=StaffMember.failed_pin_attempts + 1)
-            .returning(StaffMember.failed_pin_attempts)
-        )
-        assert attempts is not None
-        if attempts >= settings.pin_max_attempts:
-            locked_until = now + timedelta(minutes=settings.pin_lockout_minutes)
-            await session.execute(
-                update(StaffMember)
-                .where(StaffMember.id == staff.id)
-                .values(locked_until=locked_until, failed_pin_attempts=0)
-            )
-            audit.record(
-                session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until}
-            )
+        locked_until, remaining = await _count_wrong_pin(session, actor, staff)
+        if locked_until is not None:
             return LoginResult(
                 error=Locked(
                     f"{settings.pin_max_attempts} wrong PINs: "
@@ -235,10 +246,6 @@ async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int,
                     extra={"locked_until": locked_until.isoformat()},
                 )
             )
-        audit.record(
-            session, actor, "staff.pin_failed", "staff", staff.id, after={"failed_attempts": attempts}
-        )
-        remaining = settings.pin_max_attempts - attempts
         return LoginResult(
             error=NotAuthenticated(
                 f"wrong PIN ({remaining} tries left)", field="pin", extra={"remaining": remaining}
@@ -256,7 +263,6 @@ async def verify_approver_pin(session: AsyncSession, store_id: int, staff_id: in
     """A manager approves something on the spot by typing their PIN at someone else's
     register. Wrong PINs count towards the same lockout as logins; the result carries the
     approver as ``staff`` (no session is opened). Commit before raising ``error``."""
-    settings = get_settings()
     staff = await session.get(StaffMember, staff_id, with_for_update=True)
     store = await session.get(Store, store_id)
     if (
@@ -274,25 +280,7 @@ async def verify_approver_pin(session: AsyncSession, store_id: int, staff_id: in
         return LoginResult(error=Locked("the approver is locked after wrong PINs", field="approver_pin"))
     actor = _actor_for(staff, store.id, None)
     if not verify_secret(staff.pin_hash, pin):
-        attempts = await session.scalar(
-            update(StaffMember)
-            .where(StaffMember.id == staff.id)
-            .values(failed_pin_attempts=StaffMember.failed_pin_attempts + 1)
-            .returning(StaffMember.failed_pin_attempts)
-        )
-        assert attempts is not None
-        if attempts >= settings.pin_max_attempts:
-            locked_until = now + timedelta(minutes=settings.pin_lockout_minutes)
-            await session.execute(
-                update(StaffMember)
-                .where(StaffMember.id == staff.id)
-                .values(locked_until=locked_until, failed_pin_attempts=0)
-            )
-            audit.record(
-                session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until}
-            )
-        else:
-            audit.record(session, actor, "staff.approval_pin_failed", "staff", staff.id)
+        await _count_wrong_pin(session, actor, staff)
         return LoginResult(error=NotAuthenticated("wrong approver PIN", field="approver_pin"))
     staff.failed_pin_attempts = 0
     return LoginResult(staff=staff)
