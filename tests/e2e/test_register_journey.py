@@ -286,6 +286,12 @@ def test_sold_out_marks_arrive_live_and_a_big_discount_needs_a_manager(
     _testid(page, "approver-pin-ok").click()
     expect(_testid(page, "bill-discount")).to_have_text("-" + _yuan(1400))
     expect(_testid(page, "bill-total")).to_have_text(_yuan(1400))
+
+    # Given by mistake: the cashier takes the bill discount off again
+    _testid(page, "discount").click()
+    _testid(page, "discount-remove").click()
+    expect(_testid(page, "bill-total")).to_have_text(_yuan(2800))
+    expect(_testid(page, "bill-discount")).to_have_count(0)
     page.close()
 
 

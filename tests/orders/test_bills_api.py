@@ -335,3 +335,46 @@ async def test_every_change_is_audited_in_an_intact_chain(shop: Shop, session: A
     checked, problems = await audit.verify_chains(session)
     assert problems == []
     assert checked > 10
+
+
+async def test_a_bill_discount_can_be_removed_and_then_the_bill_split(shop: Shop) -> None:
+    bill = await shop.add(await shop.open_takeaway(), "cake")
+    bill = await shop.add(bill, "tart")
+    bill = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/discount",
+        {"version": bill["version"], "basis_points": 1000, "reason": "x"},
+    )
+    refused = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/split",
+        {"version": bill["version"], "lines": [{"line_id": bill["lines"][1]["id"], "quantity": 1}]},
+        expect=409,
+    )
+    assert "discount" in refused["detail"]
+    bill = await shop.call("POST", f"/bills/{bill['id']}/discount/remove", {"version": bill["version"]})
+    assert (bill["discount_amount"], bill["total_amount"]) == (0, 3600)
+    split = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/split",
+        {"version": bill["version"], "lines": [{"line_id": bill["lines"][1]["id"], "quantity": 1}]},
+    )
+    assert split["total_amount"] == 800
+
+
+async def test_a_line_note_changes_until_the_kitchen_has_it(shop: Shop) -> None:
+    bill = await shop.add(await shop.open_takeaway(), "americano")
+    line_id = bill["lines"][0]["id"]
+    bill = await shop.call(
+        "POST", f"/bills/{bill['id']}/lines/{line_id}/note", {"version": bill["version"], "note": "no ice"}
+    )
+    assert bill["lines"][0]["note"] == "no ice"
+    await shop.call("POST", f"/bills/{bill['id']}/kitchen", {"version": bill["version"]})
+    bill = await shop.call("GET", f"/bills/{bill['id']}")
+    late = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/lines/{line_id}/note",
+        {"version": bill["version"], "note": "hot"},
+        expect=409,
+    )
+    assert late["errors"][0]["field"] == "line_id"

@@ -22,6 +22,7 @@ from kassa.orders.schemas import (
     DiscountIn,
     KitchenTicketOut,
     LineAdd,
+    LineNote,
     LineOut,
     LineQuantity,
     LineVoid,
@@ -204,6 +205,23 @@ async def discount_bill(
         await service.discount_bill(session, actor, bill_id, body.version, discount, approver),
         request,
     )
+
+
+@router.post("/bills/{bill_id}/discount/remove", response_model=BillOut)
+async def remove_bill_discount(
+    bill_id: int, body: Versioned, actor: CurrentActor, session: Session, request: Request
+) -> BillOut:
+    return await bill_out(
+        session, await service.remove_bill_discount(session, actor, bill_id, body.version), request
+    )
+
+
+@router.post("/bills/{bill_id}/lines/{line_id}/note", response_model=BillOut)
+async def change_line_note(
+    bill_id: int, line_id: int, body: LineNote, actor: CurrentActor, session: Session, request: Request
+) -> BillOut:
+    await service.change_line_note(session, actor, bill_id, body.version, line_id, body.note)
+    return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
 
 
 @router.post(

@@ -36,6 +36,10 @@ class LineQuantity(Versioned):
     quantity: int = Field(ge=1, le=999)
 
 
+class LineNote(Versioned):
+    note: str = Field(max_length=300)
+
+
 class LineVoid(Versioned):
     reason: str = Field(default="", max_length=200)
 

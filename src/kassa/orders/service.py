@@ -561,6 +561,50 @@ async def discount_bill(
     return bill
 
 
+async def remove_bill_discount(session: AsyncSession, actor: Actor, bill_id: int, version: int) -> Bill:
+    """Take the bill discount off (before a split, or when it was given by mistake)."""
+    actor.require(Permission.BILL_DISCOUNT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    before = {"discount": bill.discount_amount, "reason": bill.discount_reason}
+    bill.discount_basis_points = bill.discount_fixed_amount = None
+    bill.discount_reason = None
+    bill.discount_by_staff_id = None
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    audit.record(
+        session, actor, "bill.discount_remove", "bill", bill.id, store_id=bill.store_id, before=before
+    )
+    announce(session, bill)
+    return bill
+
+
+async def change_line_note(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, line_id: int, note: str
+) -> BillLine:
+    """A note for the kitchen ("no ice"); once the kitchen has the line it is too late."""
+    actor.require(Permission.BILL_EDIT)
+    if len(note) > 300:
+        raise ValidationFailed("a note is at most 300 characters", field="note")
+    bill = await lock_bill(session, actor, bill_id, version)
+    line = await _line_of(session, bill, line_id)
+    if line.sent_to_kitchen_at is not None:
+        raise Conflict("the kitchen has this line already; tell them directly", field="line_id")
+    before = line.note
+    line.note = note.strip()
+    audit.record(
+        session,
+        actor,
+        "bill.line_note",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        before={"line_id": line.id, "note": before},
+        after={"line_id": line.id, "note": line.note},
+    )
+    announce(session, bill)
+    return line
+
+
 async def send_to_kitchen(
     session: AsyncSession, actor: Actor, bill_id: int, version: int
 ) -> list[KitchenTicketRecord]:

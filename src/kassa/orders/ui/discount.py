@@ -90,6 +90,9 @@ async def ask_approver(screen: RegisterScreen) -> Actor | None:
     return approver if isinstance(approver, Actor) else None
 
 
+REMOVE = "remove"  # what the dialog answers when the cashier takes the bill discount off
+
+
 async def discount_dialog(screen: RegisterScreen, line: LineView | None) -> None:
     """A percentage or an amount off the bill (or one line), with a reason. Above the
     store's limit the service asks for a manager, and the dialog asks for their PIN."""
@@ -133,6 +136,14 @@ async def discount_dialog(screen: RegisterScreen, line: LineView | None) -> None
         ui.button(_("Give discount"), icon="check", on_click=lambda: submit()).props(
             "no-caps unelevated color=positive"
         ).classes("min-h-[56px] text-lg").props('data-testid="discount-ok"')
+        if line is None and screen.view.bill.discount_reason is not None:
+            ui.button(
+                _("Remove the bill discount"),
+                icon="remove_circle_outline",
+                on_click=lambda: dialog.submit(REMOVE),
+            ).props("no-caps outline color=negative").classes("min-h-[48px]").props(
+                'data-testid="discount-remove"'
+            )
 
         def paint() -> None:
             for button, is_on in ((percent_button, state["percent"]), (amount_button, not state["percent"])):
@@ -175,6 +186,13 @@ async def discount_dialog(screen: RegisterScreen, line: LineView | None) -> None
         paint()
     request = await run(dialog)
     if request is None:
+        return
+    if request == REMOVE:
+
+        async def remove(session: AsyncSession, bill_id: int, expected: int) -> object:
+            return await orders.remove_bill_discount(session, screen.actor, bill_id, expected)
+
+        await screen.act(remove, version=version)
         return
 
     async def give(approver: Actor | None) -> bool:
