@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.database import Base, IdMixin, IdType, enum_type, utc_now
@@ -35,7 +35,11 @@ class Payment(IdMixin, Base):
     customer may hand over more (``tendered``) and get ``change`` back."""
 
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("store_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "idempotency_key"),
+        # The drawer's expected cash and the X report sum a register's payments over a shift.
+        Index("ix_payments_register_completed", "register_id", "completed_at"),
+    )
 
     bill_id: Mapped[int] = mapped_column(IdType, ForeignKey("bills.id"), index=True)
     store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"))
