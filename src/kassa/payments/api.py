@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
 
+from kassa.core import idempotency
 from kassa.core.database import commit
 from kassa.core.errors import ValidationFailed
 from kassa.core.idempotency import HEADER
@@ -14,7 +15,7 @@ from kassa.orders.api import bill_out
 from kassa.orders.schemas import BillOut, PaymentOut
 from kassa.payments import service
 from kassa.payments.models import Tender
-from kassa.payments.schemas import PaymentIn, PaymentVoid
+from kassa.payments.schemas import PaymentIn, PaymentVoid, SaleIn
 from kassa.web.dependencies import CurrentActor, Session, database_of
 
 router = APIRouter(tags=["payments"])
@@ -115,3 +116,35 @@ async def notification(tender: Tender, request: Request) -> dict[str, str]:
         database_of(request), tender, dict(request.headers), await request.body()
     )
     return {"code": "SUCCESS"}
+
+
+@router.post(
+    "/sales", response_model=BillOut, status_code=status.HTTP_201_CREATED, summary="A whole sale in one step"
+)
+async def record_sale(
+    body: SaleIn, idempotency_key: RequiredKey, actor: CurrentActor, session: Session, request: Request
+) -> BillOut:
+    """Open, add lines, pay (cash and card) and close in one request and one transaction.
+    Paid in full or nothing is stored; the same ``Idempotency-Key`` returns the first sale."""
+    scope = f"sale:{actor.register_id}"
+    stored = await idempotency.replay_or_reserve(
+        session, scope, idempotency_key, body.model_dump(mode="json")
+    )
+    if stored is not None:
+        return await bill_out(session, await orders.get_bill(session, actor, int(stored["bill_id"])), request)
+    bill = await service.record_sale(
+        session,
+        actor,
+        order_type=body.order_type,
+        lines=[
+            service.SaleLine(line.product_id, line.quantity, tuple(line.modifier_option_ids), line.note)
+            for line in body.lines
+        ],
+        tenders=[
+            service.SaleTender(tender.tender, tender.amount, tender.tendered_amount, tender.approval_code)
+            for tender in body.tenders
+        ],
+        idempotency_key=idempotency_key,
+    )
+    await idempotency.remember(session, scope, idempotency_key, {"bill_id": bill.id})
+    return await bill_out(session, bill, request)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from kassa.orders.models import OrderType
 from kassa.payments.models import Tender
 
 
@@ -23,3 +24,25 @@ class PaymentIn(BaseModel):
 class PaymentVoid(BaseModel):
     version: int = Field(ge=1)
     reason: str = Field(min_length=1, max_length=200)
+
+
+class SaleLineIn(BaseModel):
+    product_id: int
+    quantity: int = Field(default=1, ge=1, le=999)
+    modifier_option_ids: list[int] = Field(default_factory=list, max_length=50)
+    note: str = Field(default="", max_length=300)
+
+
+class SaleTenderIn(BaseModel):
+    tender: Tender
+    amount: int | None = Field(default=None, gt=0)
+    tendered_amount: int | None = Field(default=None, gt=0)
+    approval_code: str | None = Field(default=None, max_length=40)
+
+
+class SaleIn(BaseModel):
+    """A whole counter sale: lines and the tenders that pay it (the last takes what is due)."""
+
+    order_type: OrderType = OrderType.TAKEAWAY
+    lines: list[SaleLineIn] = Field(min_length=1, max_length=200)
+    tenders: list[SaleTenderIn] = Field(min_length=1, max_length=10)

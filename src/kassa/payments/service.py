@@ -10,7 +10,7 @@ de-duplicates on), then the provider is called, then the outcome is stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from kassa.core.database import Database, utc_now
 from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from kassa.core.money import Money
 from kassa.orders import service as orders
-from kassa.orders.models import Bill
+from kassa.orders.models import Bill, BillStatus, OrderType
 from kassa.orders.totals import cash_rounding_for
 from kassa.payments.models import Payment, PaymentStatus, Tender
 from kassa.payments.providers import (
@@ -442,3 +442,93 @@ async def void_payment(
     _record(session, actor, payment, "payment.void")
     orders.announce(session, bill)
     return payment
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    product_id: int
+    quantity: int = 1
+    modifier_option_ids: tuple[int, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SaleTender:
+    tender: Tender
+    amount: int | None = None  # default: what is still due
+    tendered_amount: int | None = None  # cash handed over
+    approval_code: str | None = None  # card terminal
+
+
+async def record_sale(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_type: OrderType,
+    lines: Sequence[SaleLine],
+    tenders: Sequence[SaleTender],
+    idempotency_key: str,
+) -> Bill:
+    """A whole counter sale in one unit of work: open a bill, add the lines, take the
+    tenders (cash and card; wallets need the provider's round trip) and close it.
+
+    The same rules as step by step (prices from the catalog, stock, rounding, audit); the
+    sale must be paid in full, or nothing is stored. Kiosks, integrations and quick
+    counter service use it; the idempotency key makes a retried sale count once.
+    """
+    if not lines:
+        raise ValidationFailed("a sale has at least one line", field="lines")
+    if not tenders:
+        raise ValidationFailed("a sale is paid", field="tenders")
+    if order_type == OrderType.DINE_IN:
+        raise ValidationFailed("dine-in bills are opened at a table and paid later", field="order_type")
+    bill = await orders.open_bill(session, actor, order_type=order_type)
+    for line in lines:
+        await orders.add_line(
+            session,
+            actor,
+            bill.id,
+            bill.version,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            modifier_option_ids=line.modifier_option_ids,
+            note=line.note,
+        )
+    for index, tender in enumerate(tenders):
+        key = f"{idempotency_key}:{index}"
+        is_last = index == len(tenders) - 1
+        if tender.tender == Tender.CASH:
+            if tender.tendered_amount is None:
+                raise ValidationFailed(
+                    "how much cash was handed over?", field=f"tenders.{index}.tendered_amount"
+                )
+            await take_cash(
+                session,
+                actor,
+                bill.id,
+                bill.version,
+                tendered=tender.tendered_amount,
+                idempotency_key=key,
+                amount=tender.amount,
+                close_when_paid=is_last,
+            )
+        elif tender.tender == Tender.CARD:
+            await take_card(
+                session,
+                actor,
+                bill.id,
+                bill.version,
+                approval_code=tender.approval_code or "",
+                idempotency_key=key,
+                amount=tender.amount,
+                close_when_paid=is_last,
+            )
+        else:
+            raise ValidationFailed("a one-step sale takes cash and card", field=f"tenders.{index}.tender")
+    if bill.status != BillStatus.CLOSED:
+        raise Conflict(
+            f"the tenders do not pay the sale: {orders.amount_due(bill)} still due",
+            field="tenders",
+            extra={"amount_due": orders.amount_due(bill)},
+        )
+    return bill
