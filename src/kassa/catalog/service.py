@@ -363,7 +363,10 @@ async def change_stock(
     """
     actor.require_store(store_id)
     if allow_negative and delta < 0:
-        actor.require(Permission.STOCK_NEGATIVE)
+        # The store's own switch (set by a manager) authorises every sale past zero there.
+        store = await session.get(Store, store_id)
+        if store is None or not store.allow_negative_stock:
+            actor.require(Permission.STOCK_NEGATIVE)
     organization_id = await session.scalar(select(Product.organization_id).where(Product.id == product_id))
     if organization_id != actor.organization_id:
         raise NotFound(f"no product {product_id}", field="product_id")
@@ -487,8 +490,10 @@ async def resolve_item(
     store_row = await session.get(StoreProduct, (store_id, product_id))
     if store_row is not None and not store_row.is_available:
         raise ValidationFailed(f"{product.name} is not sold in this store", field="product_id")
+    # A manager's store switch lets counted stock go below zero for everyone there.
     may_oversell = actor.can(Permission.STOCK_NEGATIVE)
-    if store_row is not None and store_row.is_sold_out and not may_oversell:
+    may_go_negative = may_oversell or store.allow_negative_stock
+    if _refuses_sale(store_row, may_oversell, may_go_negative):
         raise SoldOut(f"{product.name} is sold out", field="product_id", extra={"product_id": product_id})
     if product.currency != store.currency:
         raise ValidationFailed(
@@ -516,7 +521,12 @@ async def resolve_item(
         base_price = Money(product.price_amount, product.currency)
 
     modifiers, component_ids = await _resolve_modifiers(
-        session, store_id, product, modifier_option_ids, may_oversell=may_oversell
+        session,
+        store_id,
+        product,
+        modifier_option_ids,
+        may_oversell=may_oversell,
+        may_go_negative=may_go_negative,
     )
     unit_price = base_price
     for modifier in modifiers:
@@ -562,6 +572,14 @@ async def resolve_item(
     )
 
 
+def _refuses_sale(row: StoreProduct | None, may_oversell: bool, may_go_negative: bool) -> bool:
+    """Sold out stops a sale, unless the actor may oversell, or counted stock may go below
+    zero (never what the kitchen marked sold out by hand: it has run out)."""
+    if row is None or not row.is_sold_out or may_oversell:
+        return False
+    return row.is_marked_sold_out or not may_go_negative
+
+
 async def _resolve_modifiers(
     session: AsyncSession,
     store_id: int,
@@ -569,6 +587,7 @@ async def _resolve_modifiers(
     option_ids: Sequence[int],
     *,
     may_oversell: bool,
+    may_go_negative: bool,
 ) -> tuple[tuple[ResolvedModifier, ...], list[int]]:
     if len(set(option_ids)) != len(option_ids):
         raise ValidationFailed("an option is chosen twice", field="modifier_option_ids")
@@ -630,7 +649,7 @@ async def _resolve_modifiers(
                 raise ValidationFailed(
                     f"{component.name} is not sold in this store", field="modifier_option_ids"
                 )
-            if row is not None and row.is_sold_out and not may_oversell:
+            if _refuses_sale(row, may_oversell, may_go_negative):
                 raise SoldOut(
                     f"{component.name} is sold out",
                     field="modifier_option_ids",

@@ -8,9 +8,13 @@ from kassa.stores import service
 from kassa.stores.schemas import (
     RegisterCreate,
     RegisterOut,
+    RegisterPrinterIn,
+    RegisterPrinterOut,
     StoreCreate,
     StoreDetail,
     StoreOut,
+    StoreSettingsIn,
+    StoreSettingsOut,
     StoreUpdate,
     VatRateOut,
 )
@@ -64,3 +68,22 @@ async def update_store(
 ) -> StoreDetail:
     await service.update_store(session, actor, store_id, **body.model_dump(exclude_unset=True))
     return await get_store(store_id, actor, session)
+
+
+@router.patch("/stores/{store_id}/settings", response_model=StoreSettingsOut)
+async def update_store_settings(
+    store_id: int, body: StoreSettingsIn, actor: CurrentActor, session: Session
+) -> StoreSettingsOut:
+    store = await service.update_store_settings(
+        session, actor, store_id, service.StoreSettings(**body.model_dump(exclude_unset=True))
+    )
+    return StoreSettingsOut.model_validate(store)
+
+
+@router.put("/registers/{register_id}/printer", response_model=RegisterPrinterOut)
+async def set_receipt_printer(
+    register_id: int, body: RegisterPrinterIn, actor: CurrentActor, session: Session
+) -> RegisterPrinterOut:
+    return RegisterPrinterOut.model_validate(
+        await service.set_receipt_printer(session, actor, register_id, body.receipt_printer)
+    )

@@ -58,3 +58,31 @@ class StoreUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     address: str | None = Field(default=None, max_length=300)
     phone: str | None = Field(default=None, max_length=40)
+
+
+class StoreSettingsIn(BaseModel):
+    business_day_start_hour: int | None = Field(default=None, ge=0, le=23)
+    allow_negative_stock: bool | None = None
+    discount_limit_basis_points: int | None = Field(default=None, ge=0, le=10_000)
+    kitchen_printers: dict[str, str] | None = Field(
+        default=None, description='e.g. {"bar": "tcp://10.0.0.5:9100"}'
+    )
+
+
+class StoreSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    business_day_start_hour: int
+    allow_negative_stock: bool
+    discount_limit_basis_points: int
+    kitchen_printers: dict[str, str]
+
+
+class RegisterPrinterIn(BaseModel):
+    receipt_printer: str | None = Field(
+        default=None, max_length=300, description="tcp://host:9100 or file:///path"
+    )
+
+
+class RegisterPrinterOut(RegisterOut):
+    receipt_printer: str | None

@@ -16,6 +16,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.errors import NotFound, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
+from kassa.printing.printers import parse_destination
 from kassa.stores.models import Organization, Register, Store, VatRate
 
 
@@ -217,3 +218,88 @@ async def update_store(
     )
     publish_after_commit(session, Event(store_topic(store.id), "store.updated", after))
     return store
+
+
+def _check_printer(destination: str, field: str) -> str:
+    try:
+        parse_destination(destination)
+    except ValueError as error:
+        raise ValidationFailed(str(error), field=field) from None
+    return destination.strip()
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Operating settings; ``None`` leaves a setting as it is."""
+
+    business_day_start_hour: int | None = None
+    allow_negative_stock: bool | None = None
+    discount_limit_basis_points: int | None = None
+    kitchen_printers: dict[str, str] | None = None
+
+
+async def update_store_settings(
+    session: AsyncSession, actor: Actor, store_id: int, changes: StoreSettings
+) -> Store:
+    """Owners set how the store runs. Whether sold-out stock may still be sold is a
+    manager's call (the stock permission); every other setting is the owner's."""
+    store = await get_store(session, actor, store_id)
+    if changes.allow_negative_stock is not None:
+        actor.require(Permission.STOCK_NEGATIVE)
+    if any(
+        value is not None
+        for value in (
+            changes.business_day_start_hour,
+            changes.discount_limit_basis_points,
+            changes.kitchen_printers,
+        )
+    ):
+        actor.require(Permission.STORE_MANAGE)
+    before = {
+        "business_day_start_hour": store.business_day_start_hour,
+        "allow_negative_stock": store.allow_negative_stock,
+        "discount_limit_basis_points": store.discount_limit_basis_points,
+        "kitchen_printers": dict(store.kitchen_printers),
+    }
+    if changes.business_day_start_hour is not None:
+        if not 0 <= changes.business_day_start_hour <= 23:
+            raise ValidationFailed("an hour is 0 to 23", field="business_day_start_hour")
+        store.business_day_start_hour = changes.business_day_start_hour
+    if changes.allow_negative_stock is not None:
+        store.allow_negative_stock = changes.allow_negative_stock
+    if changes.discount_limit_basis_points is not None:
+        if not 0 <= changes.discount_limit_basis_points <= 10_000:
+            raise ValidationFailed("a limit is 0 to 100 %", field="discount_limit_basis_points")
+        store.discount_limit_basis_points = changes.discount_limit_basis_points
+    if changes.kitchen_printers is not None:
+        store.kitchen_printers = {
+            station.strip(): _check_printer(destination, f"kitchen_printers.{station}")
+            for station, destination in changes.kitchen_printers.items()
+        }
+    after = {**before, **{key: value for key, value in vars(changes).items() if value is not None}}
+    audit.record(
+        session, actor, "store.settings", "store", store.id, store_id=store.id, before=before, after=after
+    )
+    return store
+
+
+async def set_receipt_printer(
+    session: AsyncSession, actor: Actor, register_id: int, destination: str | None
+) -> Register:
+    """Where a register's receipts print (``tcp://host:9100``); None prints to a file under var/."""
+    actor.require(Permission.STORE_MANAGE)
+    register = await get_register(session, register_id)
+    actor.require_store(register.store_id)
+    before = register.receipt_printer
+    register.receipt_printer = _check_printer(destination, "receipt_printer") if destination else None
+    audit.record(
+        session,
+        actor,
+        "register.printer",
+        "register",
+        register.id,
+        store_id=register.store_id,
+        before={"receipt_printer": before},
+        after={"receipt_printer": register.receipt_printer},
+    )
+    return register

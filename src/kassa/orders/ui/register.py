@@ -12,6 +12,7 @@ from kassa.orders.ui.menu import menu_panel, search_box
 from kassa.orders.ui.panel import render_bill_panel
 from kassa.orders.ui.screen import BILL_STORAGE_KEY, RegisterScreen
 from kassa.orders.ui.widgets import view_switch
+from kassa.printing.ui import print_queue_chip
 from kassa.stores.service import store_topic
 from kassa.web.layout import current_locale, load_register_context, register_frame, subscribe_for_this_page
 
@@ -35,6 +36,7 @@ async def register_page(bill: int | None = None) -> None:
             with ui.column().classes("w-full lg:flex-1 min-w-0 gap-2"):
                 with ui.row().classes("w-full items-center gap-2"):
                     view_switch("/register")
+                    on_print_event = await print_queue_chip(context.store.id, _)
                     ui.space()
                     search_box(screen)
                 menu_panel(screen)
@@ -61,6 +63,7 @@ async def register_page(bill: int | None = None) -> None:
         )
     screen.render_bill = lambda: render_bill_panel(screen, panel, footer_label)
     subscribe_for_this_page(store_topic(context.store.id), screen.on_event)
+    subscribe_for_this_page(store_topic(context.store.id), on_print_event)
     stored = storage.get(BILL_STORAGE_KEY)
     await screen.show_bill(bill if bill is not None else stored, only_open=bill is None)
     await screen.refresh_open_count()
