@@ -24,7 +24,7 @@ from kassa.orders.ui.view import (
     toggle_option,
     unsatisfied_groups,
 )
-from kassa.orders.ui.widgets import choice_button, dialog_card, keypad, run
+from kassa.orders.ui.widgets import choice_button, dialog_card, keypad, run, selected_props
 from kassa.web.layout import N_
 
 VOID_REASONS = (N_("Customer changed their mind"), N_("Wrong item"), N_("Kitchen could not make it"))
@@ -308,32 +308,46 @@ async def split_dialog(screen: RegisterScreen) -> None:
             )
             ok.set_enabled(any(quantities.values()))
 
+        even_widgets: dict[str, Any] = {}
+
         def evenly() -> None:
             ui.label(_("Into how many equal parts?")).classes("text-sm")
             with ui.row().classes("w-full gap-2"):
-                for parts in EVEN_SPLIT_CHOICES:
-                    choice_button(
+                even_widgets["choices"] = {
+                    parts: choice_button(
                         str(parts),
                         lambda parts=parts: set_parts(parts),
                         is_selected=state["parts"] == parts,
                         testid=f"split-even-{parts}",
                     ).classes("w-14")
-            shares = even_shares(view.bill.total_amount, state["parts"])
-            ui.label(" + ".join(screen.money(share) for share in shares)).classes(
-                "text-base tabular-nums"
-            ).props('data-testid="split-even-shares"')
+                    for parts in EVEN_SPLIT_CHOICES
+                }
+            even_widgets["shares"] = (
+                ui.label().classes("text-base tabular-nums").props('data-testid="split-even-shares"')
+            )
             with ui.row().classes("w-full gap-2 flex-nowrap"):
                 if view.bill.split_shares:
                     ui.button(_("Undo the split"), on_click=lambda: dialog.submit(("even", 1))).props(
                         "no-caps outline color=grey-8"
                     ).classes("min-h-[56px] flex-1")
-                ui.button(
-                    _("Split into {parts}").format(parts=state["parts"]),
-                    icon="call_split",
-                    on_click=lambda: dialog.submit(("even", state["parts"])),
-                ).props("no-caps unelevated color=positive").classes("min-h-[56px] text-lg flex-1").props(
-                    'data-testid="split-even-ok"'
+                even_widgets["ok"] = (
+                    ui.button(icon="call_split", on_click=lambda: dialog.submit(("even", state["parts"])))
+                    .props("no-caps unelevated color=positive")
+                    .classes("min-h-[56px] text-lg flex-1")
+                    .props('data-testid="split-even-ok"')
                 )
+            show_parts()
+
+        def show_parts() -> None:
+            """Update the chosen count in place: rebuilding the buttons under a finger loses taps."""
+            for parts, button in even_widgets["choices"].items():
+                is_on = parts == state["parts"]
+                button.props(
+                    f'no-caps unelevated {selected_props(is_on)} aria-pressed="{str(is_on).lower()}"'
+                )
+            shares = even_shares(view.bill.total_amount, state["parts"])
+            even_widgets["shares"].set_text(" + ".join(screen.money(share) for share in shares))
+            even_widgets["ok"].set_text(_("Split into {parts}").format(parts=state["parts"]))
 
         def set_mode(mode: str) -> None:
             state["mode"] = mode
@@ -341,7 +355,7 @@ async def split_dialog(screen: RegisterScreen) -> None:
 
         def set_parts(parts: int) -> None:
             state["parts"] = parts
-            paint()
+            show_parts()
 
         def change(line: LineView, step: int) -> None:
             quantities[line.id] = min(line.quantity, max(0, quantities[line.id] + step))
