@@ -5,6 +5,7 @@ The browser tests are skipped, with a reason, where /usr/bin/chromium is missing
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import make_url
+
+from tests.conftest import _recreate_postgres_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
@@ -40,21 +43,9 @@ def _server_database_url(tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'kassa-e2e.db'}"
     url = make_url(configured)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{url.database}_e2e_{worker}"
-    import asyncio
-
-    import asyncpg
-
-    async def recreate() -> None:
-        connection = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, database="postgres"
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        await connection.close()
-
-    asyncio.run(recreate())
-    return url.set(database=name).render_as_string(hide_password=False)
+    server_url = url.set(database=f"{url.database}_e2e_{worker}").render_as_string(hide_password=False)
+    asyncio.run(_recreate_postgres_database(server_url))
+    return server_url
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,11 @@ from kassa.core.auth import Actor, Permission
 from kassa.core.database import get_database
 from kassa.core.errors import KassaError
 from kassa.core.events import Event
-from kassa.core.i18n import format_money
+from kassa.core.i18n import N_, format_money
 from kassa.core.money import Money
 from kassa.stores import service as store_service
 from kassa.stores.models import Store
 from kassa.web.layout import (
-    N_,
     backoffice_frame,
     current_locale,
     gettext,

@@ -26,6 +26,11 @@ SUPPORTED_LOCALES = ("zh_CN", "en")
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention: extract now, translate where shown
+    """Marks a string for the catalog; it is translated where it is shown."""
+    return message
+
+
 def normalize_locale(locale: str | None, default: str = "zh_CN") -> str:
     if locale in SUPPORTED_LOCALES:
         return locale

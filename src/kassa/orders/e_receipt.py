@@ -8,17 +8,13 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from kassa.core.i18n import format_datetime, format_money, translator
+from kassa.core.i18n import N_, format_datetime, format_money, translator
 from kassa.core.money import Money
 from kassa.orders.receipts import bill_by_receipt_token, build_receipt
 from kassa.printing.documents import ReceiptDocument
 from kassa.web.dependencies import database_of
 
 router = APIRouter(include_in_schema=False)
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext marker
-    return message
 
 
 STYLE = """

@@ -17,7 +17,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
 from kassa.core.errors import Conflict, NotFound
-from kassa.core.i18n import translator
+from kassa.core.i18n import N_, translator
 from kassa.core.money import Money
 from kassa.core.outbox import OutboxMessage
 from kassa.core.settings import get_settings
@@ -30,11 +30,6 @@ from kassa.printing.layout import PaperWidth
 from kassa.printing.service import enqueue_print
 from kassa.staff.models import StaffMember
 from kassa.stores.models import Register, Store
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention: extract now, translate where shown
-    return message
-
 
 TENDER_LABELS = {
     Tender.CASH: N_("Cash"),

@@ -19,7 +19,7 @@ from kassa.core.auth import Actor, Permission, Role
 from kassa.core.database import get_database
 from kassa.core.errors import KassaError
 from kassa.core.events import Event, get_event_bus
-from kassa.core.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, format_datetime, normalize_locale, translator
+from kassa.core.i18n import LOCALE_NAMES, N_, SUPPORTED_LOCALES, format_datetime, normalize_locale, translator
 from kassa.core.settings import get_settings
 from kassa.staff import service as staff_service
 from kassa.stores import service as store_service
@@ -30,11 +30,6 @@ REGISTER_ID_KEY = "register_id"
 REGISTER_TOKEN_KEY = "register_token"  # noqa: S105
 BACKOFFICE_TOKEN_KEY = "backoffice_token"  # noqa: S105
 LOCALE_KEY = "locale"
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
-    """Marks a string for the catalog; it is translated where it is shown."""
-    return message
 
 
 ROLE_LABELS = {

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.catalog.menu import MenuProduct
 from kassa.core.auth import Permission
+from kassa.core.i18n import N_
 from kassa.orders import service as orders
 from kassa.orders.totals import even_shares
 from kassa.orders.ui.discount import discount_dialog
@@ -25,7 +26,6 @@ from kassa.orders.ui.view import (
     unsatisfied_groups,
 )
 from kassa.orders.ui.widgets import choice_button, dialog_card, keypad, run, selected_props
-from kassa.web.layout import N_
 
 VOID_REASONS = (N_("Customer changed their mind"), N_("Wrong item"), N_("Kitchen could not make it"))
 EVEN_SPLIT_CHOICES = (2, 3, 4, 5, 6)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core.auth import Actor, Role
 from kassa.core.database import get_database
 from kassa.core.errors import PermissionDenied
+from kassa.core.i18n import N_
 from kassa.orders import service as orders
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import (
@@ -21,7 +22,7 @@ from kassa.orders.ui.view import (
 )
 from kassa.orders.ui.widgets import choice_button, dialog_card, keypad, pin_pad, run, selected_props
 from kassa.staff import service as staff_service
-from kassa.web.layout import N_, role_label
+from kassa.web.layout import role_label
 
 DISCOUNT_REASONS = (N_("Regular customer"), N_("Staff meal"), N_("Complaint"), N_("Promotion"))
 PERCENT_PRESETS = (5, 10, 20, 50)

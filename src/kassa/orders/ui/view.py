@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.catalog.menu import MenuModifierGroup, MenuProduct, StoreMenu
 from kassa.catalog.products import localized_name
 from kassa.core.auth import Actor
+from kassa.core.i18n import N_
 from kassa.core.money import Money, minor_unit_exponent
 from kassa.floor import service as floor_service
 from kassa.floor.models import DiningTable, FloorArea
@@ -22,7 +23,6 @@ from kassa.orders.models import Bill, BillStatus, LineStatus, OrderType
 from kassa.orders.totals import Discount, LineAmounts, VatRow, bill_totals, cash_rounding_for
 from kassa.payments.models import PaymentStatus, Tender
 from kassa.staff import service as staff_service
-from kassa.web.layout import N_
 
 ORDER_TYPE_LABELS = {
     OrderType.DINE_IN: N_("Dine-in"),

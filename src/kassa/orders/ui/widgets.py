@@ -12,7 +12,8 @@ import qrcode
 import qrcode.image.svg
 from nicegui import ui
 
-from kassa.web.layout import N_, gettext
+from kassa.core.i18n import N_
+from kassa.web.layout import gettext
 
 REGISTER_VIEWS = (
     ("/register", N_("Register"), "point_of_sale", "view-register"),
