@@ -1,0 +1,1 @@
+"""Notifications: message templates, the message log, SMS/e-mail providers, OTP codes."""
