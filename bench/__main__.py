@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bench import checkout, session_requests, z_report
+from bench import checkout, members_lookup, session_requests, z_report
 from bench.harness import machine_description
 
 BENCHMARKS = (
     session_requests,
     checkout,
     z_report,
+    members_lookup,
 )
 
 

@@ -91,3 +91,13 @@ def test_staff_add_refuses_a_bad_pin_clearly(demo_database: Path) -> None:
     )
     assert result.returncode == 2
     assert "a PIN is 4 to 6 digits" in result.stderr
+
+
+def test_webhook_token_is_stable_for_one_secret(tmp_path: Path) -> None:
+    first = _kassa(tmp_path, "webhook-token")
+    second = _kassa(tmp_path, "webhook-token")
+    assert first.returncode == 0, first.stderr
+    token = first.stdout.strip()
+    assert len(token) == 32
+    assert second.stdout.strip() == token
+    assert f"/api/v1/notifications/webhooks/aliyun/inbound?token={token}" in first.stderr

@@ -125,6 +125,18 @@ def run(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command("webhook-token")
+def webhook_token() -> None:
+    """Print the token SMS gateways' webhook URLs carry (derived from the secret key)."""
+    from kassa.notifications.service import webhook_token as token
+
+    _prepare_var_directory()
+    settings = get_settings()
+    typer.echo(token())
+    example = f"{settings.base_url}/api/v1/notifications/webhooks/aliyun/inbound?token={token()}"
+    typer.echo(f"e.g. {example}", err=True)
+
+
 @app.command()
 def worker() -> None:
     """Send the outbox (print jobs, messages) until stopped with Ctrl-C or SIGTERM.

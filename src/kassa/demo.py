@@ -25,11 +25,15 @@ class DemoLogin:
     pin: str
     email: str | None = None
     password: str | None = None
+    # Where one-time codes go (a manager approving a large return from afar).
+    phone: str | None = None
 
 
 DEMO_STAFF = (
     DemoLogin("Olivia Owner 老板", Role.OWNER, "1111", "owner@kassa.demo", "kassa-owner-demo"),
-    DemoLogin("Mia Manager 店长", Role.MANAGER, "2222", "manager@kassa.demo", "kassa-manager-demo"),
+    DemoLogin(
+        "Mia Manager 店长", Role.MANAGER, "2222", "manager@kassa.demo", "kassa-manager-demo", "+8613900001111"
+    ),
     DemoLogin("Chen Cashier 收银", Role.CASHIER, "3333"),
     DemoLogin("Wang Waiter 服务员", Role.WAITER, "4444"),
 )
@@ -112,6 +116,7 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
             store_id=None if login.role == Role.OWNER else store.id,
             email=login.email,
             password=login.password,
+            phone=login.phone,
         )
     hall = await floor.create_area(session, store_actor, store.id, "大厅 Hall", 0)
     for index in range(8):

@@ -7,8 +7,11 @@ from kassa.core import idempotency as idempotency_models
 from kassa.core import outbox as outbox_models
 from kassa.core.database import Base
 from kassa.floor import models as floor_models
+from kassa.members import models as member_models
+from kassa.notifications import models as notification_models
 from kassa.orders import models as order_models
 from kassa.payments import models as payment_models
+from kassa.returns import models as return_models
 from kassa.shifts import models as shift_models
 from kassa.staff import models as staff_models
 from kassa.stores import models as store_models
@@ -19,9 +22,12 @@ __all__ = [
     "catalog_models",
     "floor_models",
     "idempotency_models",
+    "member_models",
+    "notification_models",
     "order_models",
     "outbox_models",
     "payment_models",
+    "return_models",
     "shift_models",
     "staff_models",
     "store_models",

@@ -7,12 +7,20 @@ from typing import Any
 
 from kassa.core.database import Database
 from kassa.core.outbox import Handler, OutboxWorker
+from kassa.notifications.service import register_notification_handlers
+from kassa.payments.refunds import register_refund_handlers
 from kassa.printing.service import register_print_handlers
+from kassa.returns.service import register_return_handlers
+from kassa.wiring import install_hooks
 
 
 def outbox_handlers() -> dict[str, Handler]:
+    install_hooks()
     handlers: dict[str, Handler] = {}
     register_print_handlers(handlers)
+    register_notification_handlers(handlers)
+    register_refund_handlers(handlers)
+    register_return_handlers(handlers)
     return handlers
 
 

@@ -959,6 +959,26 @@ async def open_bills(session: AsyncSession, actor: Actor, store_id: int) -> Sequ
     return (await session.scalars(query)).all()
 
 
+async def closed_bills(session: AsyncSession, actor: Actor, store_id: int, limit: int = 50) -> Sequence[Bill]:
+    """The store's bills paid today (its business day), newest first: to find one again at
+    the register (a reprint, a return)."""
+    actor.require_store(store_id)
+    store = await session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id}", field="store_id")
+    query = (
+        select(Bill)
+        .where(
+            Bill.store_id == store_id,
+            Bill.status == BillStatus.CLOSED,
+            Bill.business_date == business_date_of(store, utc_now()),
+        )
+        .order_by(Bill.closed_at.desc(), Bill.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def order_queue(session: AsyncSession, actor: Actor, store_id: int) -> dict[OrderType, list[Bill]]:
     """Every open order by type, urgent ones first, then in time order."""
     queue: dict[OrderType, list[Bill]] = {order_type: [] for order_type in OrderType}
@@ -967,3 +987,67 @@ async def order_queue(session: AsyncSession, actor: Actor, store_id: int) -> dic
     ):
         queue[bill.order_type].append(bill)
     return queue
+
+
+async def lock_for_return(session: AsyncSession, actor: Actor, bill_id: int) -> Bill:
+    """Hold a bill (open or paid) while a return is asked for or approved, whatever its
+    version: returns come from their own queue, not from a screen showing the bill."""
+    bill = await session.get(Bill, bill_id, with_for_update=True, populate_existing=True)
+    if bill is None:
+        raise NotFound(f"no bill {bill_id}", field="bill_id")
+    actor.require_store(bill.store_id)
+    if bill.status == BillStatus.OPEN:
+        bill.version += 1
+    return bill
+
+
+async def take_back(
+    session: AsyncSession,
+    actor: Actor,
+    bill: Bill,
+    line_id: int,
+    quantity: int,
+    *,
+    reason: str,
+    restock: bool,
+) -> BillLine:
+    """Take ``quantity`` of a line off an open bill for an approved return, even when the
+    kitchen has it. Stock comes back unless the dish was made (then it is waste)."""
+    if bill.status != BillStatus.OPEN:
+        raise BillClosed(f"bill {bill.number} is {bill.status.value}", field="bill_id")
+    line = await _line_of(session, bill, line_id)
+    if not 1 <= quantity <= line.quantity:
+        raise Conflict(f"the line has {line.quantity}, not {quantity}", field="quantity")
+    store = await session.get(Store, bill.store_id)
+    assert store is not None
+    if restock:
+        await _change_stock_for(session, actor, store, line, quantity, f"returned on bill {bill.number}")
+    before = line.quantity
+    if quantity == line.quantity:
+        line.status = LineStatus.VOIDED
+        line.voided_at = utc_now()
+        line.voided_by_staff_id = actor.staff_id
+        line.void_reason = reason[:200] or None
+    else:
+        line.quantity -= quantity
+        line.discount_amount, line.total_amount = line_total(
+            line.unit_price_amount,
+            line.quantity,
+            Discount(line.discount_basis_points, line.discount_fixed_amount),
+        )
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    if bill.paid_amount > bill.total_amount:
+        raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
+    audit.record(
+        session,
+        actor,
+        "bill.line_return",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        before={"line_id": line.id, "quantity": before},
+        after={"line_id": line.id, "returned": quantity, "restocked": restock, "reason": reason},
+    )
+    announce(session, bill)
+    return line

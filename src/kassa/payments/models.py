@@ -65,3 +65,48 @@ class Payment(IdMixin, Base):
     completed_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
     voided_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+
+
+class RefundStatus(StrEnum):
+    # Waiting: for the provider (wallets), or for a cashier (cash from the drawer, card on
+    # the terminal), or for the customer's confirmation when the store asks for it first.
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # never paid out (a disputed return that a manager turned down)
+
+
+class Refund(IdMixin, Base):
+    """Money given back on one payment, to the tender it was paid with.
+
+    Creating a refund reserves its amount on the payment (``Payment.refunded_amount``) at
+    once, in the same transaction, so no two refunds can together exceed what was paid.
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_register_completed", "register_id", "completed_at"),)
+
+    payment_id: Mapped[int] = mapped_column(IdType, ForeignKey("payments.id"), index=True)
+    bill_id: Mapped[int] = mapped_column(IdType, ForeignKey("bills.id"), index=True)
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"))
+    tender: Mapped[Tender] = mapped_column(enum_type(Tender))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[RefundStatus] = mapped_column(enum_type(RefundStatus), default=RefundStatus.PENDING)
+    reason: Mapped[str] = mapped_column(String(300))
+    # What asked for it, e.g. ("return", 42).
+    source_type: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[int] = mapped_column(IdType)
+    # The drawer cash came out of (counted in that register's shift), set when paid out.
+    register_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("registers.id"))
+    out_refund_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(80))
+    approval_code: Mapped[str | None] = mapped_column(String(40))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Not paid out before this: the customer's confirmation is awaited (store setting).
+    is_held: Mapped[bool] = mapped_column(default=False)
+    created_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    completed_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    completed_at: Mapped[datetime | None]

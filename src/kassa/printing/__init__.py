@@ -16,6 +16,8 @@ from kassa.printing.documents import (
     ReceiptLine,
     ReceiptModifier,
     ReceiptTender,
+    ReturnSlip,
+    ReturnSlipLine,
     StoreHeader,
     VatBreakdownRow,
 )
@@ -67,6 +69,8 @@ __all__ = [
     "ReceiptLine",
     "ReceiptModifier",
     "ReceiptTender",
+    "ReturnSlip",
+    "ReturnSlipLine",
     "StoreHeader",
     "TextLine",
     "TextSize",

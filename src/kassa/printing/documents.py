@@ -174,5 +174,42 @@ class KitchenTicket:
         _check_timezone(self.timezone)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReturnSlipLine:
+    name: str
+    quantity: int
+    amount: Money
+    was_prepared: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnSlip:
+    """The record of an approved return (退菜单): what went back, why, who asked and who
+    approved, and what is refunded."""
+
+    store: StoreHeader
+    return_number: str
+    bill_number: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str
+    approved_at: datetime
+    timezone: str
+    lines: tuple[ReturnSlipLine, ...]
+    total: Money
+    refund: Money
+    note: str | None = None
+    locale: str = "zh_CN"
+    is_copy: bool = False
+
+    def __post_init__(self) -> None:
+        _check_aware(self.requested_at, "requested_at")
+        _check_aware(self.approved_at, "approved_at")
+        _check_timezone(self.timezone)
+        if sum_money((line.amount for line in self.lines), self.total.currency) != self.total:
+            raise ValueError("the lines do not add up to the total")
+
+
 # Every printable document; extend this union when a new type gets a layout.
-PrintDocument = ReceiptDocument | KitchenTicket
+PrintDocument = ReceiptDocument | KitchenTicket | ReturnSlip

@@ -22,6 +22,7 @@ from kassa.printing.documents import (
     PrintDocument,
     ReceiptDocument,
     ReceiptLine,
+    ReturnSlip,
 )
 
 
@@ -117,6 +118,13 @@ class Label(StrEnum):
     GROSS = "gross"
     CHANGE = "change"
     E_RECEIPT = "e_receipt"
+    RETURN_SLIP = "return_slip"
+    RETURN_NUMBER = "return_number"
+    REASON = "reason"
+    REQUESTED_BY = "requested_by"
+    APPROVED_BY = "approved_by"
+    WASTE = "waste"
+    REFUND = "refund"
 
 
 TRANSLATIONS: dict[str, dict[Label, str]] = {
@@ -145,6 +153,13 @@ TRANSLATIONS: dict[str, dict[Label, str]] = {
         Label.GROSS: "Gross",
         Label.CHANGE: "Change",
         Label.E_RECEIPT: "Scan for your e-receipt",
+        Label.RETURN_SLIP: "RETURN SLIP",
+        Label.RETURN_NUMBER: "Return",
+        Label.REASON: "Reason",
+        Label.REQUESTED_BY: "Requested by",
+        Label.APPROVED_BY: "Approved by",
+        Label.WASTE: "made, not restocked",
+        Label.REFUND: "REFUND",
     },
     "zh_CN": {
         Label.COPY_BANNER: "*** 副本 ***",
@@ -171,6 +186,13 @@ TRANSLATIONS: dict[str, dict[Label, str]] = {
         Label.GROSS: "含税",
         Label.CHANGE: "找零",
         Label.E_RECEIPT: "扫码查看电子小票",
+        Label.RETURN_SLIP: "退菜单",
+        Label.RETURN_NUMBER: "退菜单号",
+        Label.REASON: "原因",
+        Label.REQUESTED_BY: "申请人",
+        Label.APPROVED_BY: "审批人",
+        Label.WASTE: "已制作，计损耗",
+        Label.REFUND: "退款",
     },
 }
 
@@ -543,6 +565,37 @@ def layout_kitchen_ticket(document: KitchenTicket, width: int) -> Layout:
         if line.note:
             builder.hanging(builder.field(Label.NOTE, ""), line.note, indent=2, size=TextSize.DOUBLE_HEIGHT)
     builder.separator()
+    if document.is_copy:
+        _copy_banner(builder)
+    return builder.build()
+
+
+@layout_document.register
+def layout_return_slip(document: ReturnSlip, width: int) -> Layout:
+    """Return slip: store, what went back and why, who asked and approved when, the refund."""
+    builder = LayoutBuilder(width, document.locale)
+    if document.is_copy:
+        _copy_banner(builder)
+    builder.centered(document.store.name, is_bold=True)
+    builder.centered(builder.label(Label.RETURN_SLIP), size=TextSize.DOUBLE, is_bold=True)
+    builder.separator()
+    builder.row(builder.field(Label.RETURN_NUMBER, document.return_number))
+    builder.row(builder.field(Label.BILL_NUMBER, document.bill_number))
+    builder.hanging(builder.field(Label.REASON, ""), document.reason)
+    if document.note:
+        builder.hanging(builder.field(Label.NOTE, ""), document.note)
+    builder.row(builder.field(Label.REQUESTED_BY, document.requested_by))
+    builder.row(format_time(document.requested_at, document.timezone), indent=2)
+    builder.row(builder.field(Label.APPROVED_BY, document.approved_by))
+    builder.row(format_time(document.approved_at, document.timezone), indent=2)
+    builder.separator()
+    for line in document.lines:
+        builder.row(f"{line.quantity} x {line.name}", builder.money(line.amount))
+        if line.was_prepared:
+            builder.row(f"({builder.label(Label.WASTE)})", indent=2)
+    builder.separator()
+    builder.row(builder.label(Label.TOTAL), builder.money(document.total), is_bold=True)
+    builder.row(builder.label(Label.REFUND), builder.money(document.refund), is_bold=True)
     if document.is_copy:
         _copy_banner(builder)
     return builder.build()

@@ -32,7 +32,7 @@ from kassa.core.outbox import (
     PermanentFailure,
     RetryLater,
 )
-from kassa.printing.documents import KitchenTicket, PrintDocument, ReceiptDocument
+from kassa.printing.documents import KitchenTicket, PrintDocument, ReceiptDocument, ReturnSlip
 from kassa.printing.escpos_render import CharacterSet, render_escpos, render_text
 from kassa.printing.layout import PaperWidth
 from kassa.printing.printers import PrinterUnavailable, parse_destination, send_to_printer_async
@@ -41,6 +41,7 @@ PRINT_DOCUMENT_KIND = "print.document"
 
 RECEIPT = "receipt"
 KITCHEN_TICKET = "kitchen_ticket"
+RETURN_SLIP = "return_slip"
 
 
 def _document_type(document: PrintDocument) -> str:
@@ -48,6 +49,8 @@ def _document_type(document: PrintDocument) -> str:
         return RECEIPT
     if isinstance(document, KitchenTicket):
         return KITCHEN_TICKET
+    if isinstance(document, ReturnSlip):
+        return RETURN_SLIP
     raise TypeError(f"cannot print a {type(document).__name__}")
 
 
@@ -56,7 +59,7 @@ async def enqueue_print(
     *,
     store_id: int,
     destination: str,
-    document: ReceiptDocument | KitchenTicket,
+    document: PrintDocument,
     width: PaperWidth,
     dedupe_key: str | None,
     character_set: CharacterSet | None = None,

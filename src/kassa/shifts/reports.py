@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +31,13 @@ from kassa.core.money import allocate
 from kassa.orders.models import Bill, BillLine, BillStatus, LineStatus
 from kassa.orders.service import business_date_of
 from kassa.orders.totals import BASIS_POINTS, Discount, LineAmounts, bill_totals
-from kassa.payments.models import Payment, PaymentStatus, Tender
+from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
+from kassa.returns.models import ReturnRequest, ReturnStatus
 from kassa.shifts.models import Shift, ShiftStatus
 from kassa.shifts.schemas import (
     CategorySales,
     DiscountTotals,
+    RefundTender,
     RefundTotals,
     ShiftSummary,
     TenderTotal,
@@ -246,6 +249,51 @@ async def _tenders(session: AsyncSession, store_id: int, on: date) -> list[Tende
     return [totals[tender] for tender in Tender if tender in totals]
 
 
+def _business_day_window(store: Store, on: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(on, time(store.business_day_start_hour), tzinfo=zone)
+    end = datetime.combine(on + timedelta(days=1), time(store.business_day_start_hour), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def _refunds(session: AsyncSession, store: Store, on: date) -> RefundTotals:
+    """Refunds paid out and returns approved during the business day (by when they happened,
+    not by the day of the bill they belong to)."""
+    start, end = _business_day_window(store, on)
+    rows = await session.execute(
+        select(Refund.tender, func.count(Refund.id), func.sum(Refund.amount))
+        .where(
+            Refund.store_id == store.id,
+            Refund.status == RefundStatus.SUCCEEDED,
+            Refund.completed_at >= start,
+            Refund.completed_at < end,
+        )
+        .group_by(Refund.tender)
+    )
+    by_tender = {Tender(tender): (int(count), int(amount)) for tender, count, amount in rows.all()}
+    returns = (
+        await session.execute(
+            select(func.count(ReturnRequest.id), func.coalesce(func.sum(ReturnRequest.amount), 0)).where(
+                ReturnRequest.store_id == store.id,
+                ReturnRequest.status == ReturnStatus.APPROVED,
+                ReturnRequest.reviewed_at >= start,
+                ReturnRequest.reviewed_at < end,
+            )
+        )
+    ).one()
+    return RefundTotals(
+        count=sum(count for count, _amount in by_tender.values()),
+        amount=sum(amount for _count, amount in by_tender.values()),
+        returns_count=int(returns[0]),
+        returns_amount=int(returns[1]),
+        by_tender=[
+            RefundTender(tender=tender.value, count=by_tender[tender][0], amount=by_tender[tender][1])
+            for tender in Tender
+            if tender in by_tender
+        ],
+    )
+
+
 async def _voids(session: AsyncSession, store_id: int, on: date) -> VoidTotals:
     """Voided lines of every bill of the day, whatever became of the bill (a cancelled bill
     is its voided lines), at the line total they would have cost."""
@@ -428,7 +476,7 @@ async def compute_z_report(
         average_bill_amount=bills.total // bills.closed_count if bills.closed_count else 0,
         cash_rounding_amount=bills.rounding,
         payments_amount=sum(tender.amount for tender in tenders),
-        refunds=RefundTotals(),
+        refunds=await _refunds(session, store, business_date),
         by_category=by_category,
         by_vat_rate=by_vat_rate,
         tenders=tenders,

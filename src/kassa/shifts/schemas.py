@@ -183,11 +183,20 @@ class VoidTotals(BaseModel):
     by_reason: list[VoidReason]
 
 
-class RefundTotals(BaseModel):
-    """Returns: always zero until returns exist."""
+class RefundTender(BaseModel):
+    tender: str
+    count: int
+    amount: int
 
-    count: int = 0
+
+class RefundTotals(BaseModel):
+    """Returns approved and refunds paid out during the business day."""
+
+    count: int = 0  # refunds paid out
     amount: int = 0
+    returns_count: int = 0  # returns approved (open bills included: their lines came off)
+    returns_amount: int = 0
+    by_tender: list[RefundTender] = []
 
 
 class ShiftSummary(BaseModel):

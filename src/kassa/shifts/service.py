@@ -24,7 +24,7 @@ from kassa.core.events import Event, publish_after_commit
 from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
 from kassa.orders.service import business_date_of
-from kassa.payments.models import Payment, PaymentStatus, Tender
+from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
 from kassa.shifts.denominations import count_cash
 from kassa.shifts.models import CashMovement, CashMovementKind, Shift, ShiftStatus
 from kassa.shifts.schemas import CashMovementOut, ShiftOut, ShiftReport, TenderTotal
@@ -190,12 +190,17 @@ async def _cash_sales(session: AsyncSession, shift: Shift, until: datetime) -> t
 
 
 async def _cash_refunds(session: AsyncSession, shift: Shift, until: datetime) -> int:
-    """Cash handed back from the drawer for returns during the shift.
-
-    The hook for returns: they do not exist yet, so this is 0. When they do, sum here the
-    cash refunds paid out on ``shift.register_id`` in [``shift.opened_at``, ``until``).
-    """
-    return 0
+    """Cash handed back from this register's drawer for returns during the shift."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.register_id == shift.register_id,
+            Refund.tender == Tender.CASH,
+            Refund.status == RefundStatus.SUCCEEDED,
+            Refund.completed_at >= shift.opened_at,
+            Refund.completed_at < until,
+        )
+    )
+    return int(total or 0)
 
 
 async def _movement_totals(session: AsyncSession, shift_id: int) -> tuple[int, int]:

@@ -7,7 +7,7 @@ the language.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,6 +112,11 @@ async def logout(token_key: str, target: str) -> None:
     ui.navigate.to(target)
 
 
+# Pieces that capabilities add to the register header (the returns queue badge), called
+# inside the header on every register page; registered when the capability's UI is imported.
+REGISTER_HEADER_ITEMS: list[Callable[[RegisterContext], None]] = []
+
+
 @contextmanager
 def register_frame(context: RegisterContext) -> Iterator[None]:
     """The register screen's frame: store, register, staff, clock, language, log out."""
@@ -143,6 +148,8 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
 
         tick()
         ui.timer(1.0, tick)
+        for header_item in REGISTER_HEADER_ITEMS:
+            header_item(context)
         language_switch()
         header_button(_("Log out"), "logout", lambda: logout(REGISTER_TOKEN_KEY, "/")).props(
             'data-testid="logout"'
@@ -163,6 +170,9 @@ BACKOFFICE_SECTIONS = (
     ("/backoffice/reports", "Reports", "insights", Permission.REPORT_VIEW),
     ("/backoffice/staff", "Staff", "badge", Permission.STAFF_VIEW),
     ("/backoffice/settings", "Settings", "settings", Permission.BACK_OFFICE),
+    ("/backoffice/returns", "Returns", "assignment_return", Permission.RETURN_APPROVE),
+    ("/backoffice/messages", "Messages", "sms", Permission.BACK_OFFICE),
+    ("/backoffice/templates", "Templates", "edit_note", Permission.SETTINGS_MANAGE),
 )
 
 
@@ -214,3 +224,26 @@ async def require_backoffice_actor(permission: Permission = Permission.BACK_OFFI
         ui.navigate.to("/backoffice")
         return None
     return actor
+
+
+def chosen_store(stores: Sequence[Store], actor: Actor, wanted: int | None) -> Store | None:
+    """The store a back-office page shows: the one asked for (``?store=``), else the actor's,
+    else the first."""
+    by_id = {store.id: store for store in stores}
+    for candidate in (wanted, actor.store_id):
+        if candidate is not None and candidate in by_id:
+            return by_id[candidate]
+    return stores[0] if stores else None
+
+
+def store_switch(stores: Sequence[Store], current: Store, path: str) -> None:
+    """Owners see every store: a select that reloads ``path`` for the chosen one."""
+    if len(stores) < 2:
+        return
+    _ = gettext()
+    ui.select(
+        {store.id: store.name for store in stores},
+        value=current.id,
+        label=_("Store"),
+        on_change=lambda event: ui.navigate.to(f"{path}?store={event.value}"),
+    ).props("outlined dense").classes("w-64").props('data-testid="store-switch"')

@@ -124,16 +124,6 @@ async def settings_page() -> None:
                 button.set_enabled(actor.can(Permission.STORE_MANAGE))
 
 
-@ui.page("/backoffice/members", title="Kassa · members")
-async def members_page() -> None:
-    actor = await require_backoffice_actor()
-    if actor is None:
-        return
-    _ = gettext()
-    with backoffice_frame(actor, _("Members")):
-        ui.label(_("Member accounts are not available in this version yet.")).classes("text-base opacity-70")
-
-
 @ui.page("/backoffice/reports", title="Kassa · reports")
 async def reports_page() -> None:
     actor = await require_backoffice_actor(Permission.REPORT_VIEW)
@@ -149,7 +139,10 @@ async def reports_page() -> None:
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
     from kassa.catalog import ui as catalog_ui  # noqa: F401 - importing registers its pages
+    from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
+    from kassa.notifications import ui as notifications_ui  # noqa: F401 - importing registers its pages
     from kassa.orders.ui import floor, register  # noqa: F401 - importing registers their pages
+    from kassa.returns import ui as returns_ui  # noqa: F401 - pages, register buttons and badge
     from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
 
     ui.run_with(

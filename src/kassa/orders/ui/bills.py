@@ -10,17 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.database import get_database, utc_now
 from kassa.core.errors import KassaError
+from kassa.core.i18n import format_datetime
 from kassa.orders import service as orders
 from kassa.orders.models import OrderType
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import (
     ORDER_TYPE_LABELS,
     OpenBillRow,
+    PaidBillRow,
     TableView,
     age_minutes,
     bill_place,
     load_floor,
     load_open_bills,
+    load_paid_bills,
 )
 from kassa.orders.ui.widgets import choice_button, dialog_card, run
 from kassa.web.layout import gettext
@@ -152,6 +155,7 @@ async def open_bills_dialog(screen: RegisterScreen) -> None:
     _ = screen._
     async with get_database().read_only() as session:
         rows = await load_open_bills(session, screen.actor, screen.store.id, screen.context.register.id)
+        paid = await load_paid_bills(session, screen.actor, screen.store.id)
     now = utc_now()
     with dialog_card(screen.root, _("Open bills"), "open-bills", 520) as dialog:
         dialog.props("position=right full-height")
@@ -195,7 +199,40 @@ async def open_bills_dialog(screen: RegisterScreen) -> None:
                     if row.is_parked:
                         ui.badge(_("Parked"), color="orange")
                     ui.label(screen.money(row.total)).classes("text-base font-bold tabular-nums")
+            if paid:
+                ui.label(_("Paid today")).classes("text-base font-bold pt-2")
+            for paid_row in paid:
+                paid_bill_row(screen, dialog, paid_row)
     await run(dialog)
+
+
+def paid_bill_row(screen: RegisterScreen, dialog: ui.dialog, row: PaidBillRow) -> None:
+    """A paid bill of today: tap it to see it again (to reprint its receipt, or return a dish)."""
+    _ = screen._
+
+    async def pick() -> None:
+        dialog.submit(True)
+        await screen.show_bill(row.id)
+
+    item = (
+        ui.element("div")
+        .classes(
+            "w-full min-h-[56px] rounded-lg border border-slate-200 bg-slate-50 px-3 py-2 flex"
+            " items-center gap-3 flex-nowrap cursor-pointer select-none active:bg-teal-100"
+        )
+        .props(f'role=button data-testid="paid-bill-row" data-bill-id="{row.id}"')
+        .on("click", pick)
+    )
+    with item:
+        with ui.column().classes("gap-0 flex-1 min-w-0 items-start"):
+            ui.label(f"{_(ORDER_TYPE_LABELS[row.order_type])} {row.place}").classes(
+                "text-base truncate w-full"
+            )
+            facts = [_("Bill {number}").format(number=row.number)]
+            if row.closed_at is not None:
+                facts.append(format_datetime(row.closed_at, screen.store.timezone, screen.locale, "HH:mm"))
+            ui.label(" · ".join(facts)).classes("text-xs opacity-70 truncate w-full")
+        ui.label(screen.money(row.total)).classes("text-base tabular-nums")
 
 
 async def move_table_dialog(screen: RegisterScreen) -> None:

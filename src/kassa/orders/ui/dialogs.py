@@ -14,6 +14,7 @@ from kassa.core.i18n import N_
 from kassa.orders import service as orders
 from kassa.orders.totals import even_shares
 from kassa.orders.ui.discount import discount_dialog
+from kassa.orders.ui.hooks import LINE_ACTIONS, RegisterAction
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import (
     LineView,
@@ -186,11 +187,22 @@ async def line_dialog(screen: RegisterScreen, line: LineView) -> None:
                 ui.button(_("Void"), icon="delete", on_click=lambda: dialog.submit("void")).props(
                     "no-caps unelevated color=negative"
                 ).classes("flex-1 min-h-[56px]").props('data-testid="line-void"')
+            for action in LINE_ACTIONS:
+                if action.is_shown(screen, line):
+                    ui.button(
+                        _(action.label),
+                        icon=action.icon,
+                        on_click=lambda action=action: dialog.submit(action),
+                    ).props("no-caps outline color=teal-8").classes("w-full min-h-[56px]").props(
+                        f'data-testid="{action.testid}"'
+                    )
     choice = await run(dialog)
     if choice == "void":
         await void_dialog(screen, line)
     elif choice == "discount":
         await discount_dialog(screen, line)
+    elif isinstance(choice, RegisterAction):
+        await choice.on_click(screen, line)
 
 
 async def void_dialog(screen: RegisterScreen, line: LineView) -> None:

@@ -11,6 +11,7 @@ from kassa.core.i18n import format_datetime
 from kassa.orders import service as orders
 from kassa.orders.models import OrderType
 from kassa.orders.ui import bills, dialogs, discount, payment
+from kassa.orders.ui.hooks import PAID_BILL_ACTIONS, RegisterAction
 from kassa.orders.ui.menu import add_product
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import (
@@ -341,9 +342,21 @@ def closed_bill(screen: RegisterScreen) -> None:
         ).props("no-caps unelevated color=teal-8").classes("min-h-[56px]").props(
             'data-testid="panel-print-receipt"'
         )
+        for action in PAID_BILL_ACTIONS:
+            if action.is_shown(screen, None):
+                paid_bill_action(screen, action)
         ui.button(_("Next customer"), icon="add", on_click=lambda: screen.show_bill(None)).props(
             "no-caps outline color=teal-8"
         ).classes("min-h-[56px]").props('data-testid="next-customer"')
+
+
+def paid_bill_action(screen: RegisterScreen, action: RegisterAction) -> None:
+    async def click() -> None:
+        await action.on_click(screen, None)
+
+    ui.button(screen._(action.label), icon=action.icon, on_click=click).props(
+        "no-caps outline color=teal-8"
+    ).classes("min-h-[56px]").props(f'data-testid="{action.testid}"')
 
 
 # --- bill actions -------------------------------------------------------------------------

@@ -305,6 +305,40 @@ async def load_open_bills(
     ]
 
 
+@dataclass(frozen=True)
+class PaidBillRow:
+    id: int
+    number: int
+    order_type: OrderType
+    place: str
+    closed_at: datetime | None
+    total: int
+    currency: str
+
+
+async def load_paid_bills(session: AsyncSession, actor: Actor, store_id: int) -> list[PaidBillRow]:
+    """Today's paid bills, newest first (found again for a reprint or a return)."""
+    tables = {
+        table.id: table.name for _area, table in await floor_service.list_floor(session, actor, store_id)
+    }
+    return [
+        PaidBillRow(
+            id=bill.id,
+            number=bill.number,
+            order_type=bill.order_type,
+            place=bill_place(
+                bill.order_type,
+                tables.get(bill.table_id) if bill.table_id is not None else None,
+                bill.pickup_code,
+            ),
+            closed_at=bill.closed_at,
+            total=bill.total_amount + bill.rounding_amount,
+            currency=bill.currency,
+        )
+        for bill in await orders.closed_bills(session, actor, store_id)
+    ]
+
+
 async def load_floor(
     session: AsyncSession, actor: Actor, store_id: int, register_id: int
 ) -> tuple[AreaView, ...]:

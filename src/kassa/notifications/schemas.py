@@ -1,0 +1,97 @@
+"""Notifications in the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kassa.notifications.models import MessageStatus
+
+
+class TemplateOut(BaseModel):
+    event: str
+    description: str
+    language: str
+    channel: str
+    body: str
+    subject: str | None
+    variables: list[str]
+    provider_template_codes: dict[str, Any]
+    is_custom: bool
+    segments: int
+    characters: int
+
+
+class TemplateIn(BaseModel):
+    event: str = Field(min_length=1, max_length=40)
+    language: str = Field(min_length=2, max_length=16)
+    channel: str = Field(default="sms", pattern="^(sms|email)$")
+    body: str = Field(min_length=1, max_length=2000)
+    subject: str | None = Field(default=None, max_length=200)
+    provider_template_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description='Ids the template-based providers gave this text, e.g. {"aliyun": "SMS_1"}',
+    )
+
+
+class PreviewIn(BaseModel):
+    event: str = Field(min_length=1, max_length=40)
+    body: str = Field(min_length=1, max_length=2000)
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class PreviewOut(BaseModel):
+    text: str
+    encoding: str
+    characters: int
+    segments: int
+
+
+class ReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    from_address: str
+    body: str
+    received_at: datetime
+    outcome: str
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    store_id: int | None
+    channel: str
+    event: str
+    language: str
+    to_address: str
+    body: str
+    segments: int
+    status: MessageStatus
+    provider: str | None
+    provider_message_id: str | None
+    error: str | None
+    caused_by: str
+    caused_by_staff_id: int | None
+    subject_type: str | None
+    subject_id: int | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    replies: list[ReplyOut] = Field(default_factory=list)
+
+
+class FreeTextIn(BaseModel):
+    to: str = Field(min_length=3, max_length=40)
+    text: str = Field(min_length=1, max_length=500)
+
+
+class SimulatedReplyIn(BaseModel):
+    """A reply as the built-in log provider receives it (for the demo and tests)."""
+
+    from_: str = Field(alias="from", min_length=3, max_length=40)
+    body: str = Field(min_length=1, max_length=1000)
