@@ -214,3 +214,37 @@ async def test_a_second_provider_takes_over_when_the_first_is_down(
     assert message is not None
     await session.refresh(message)
     assert (message.status.value, message.provider) == ("sent", "backup")
+
+
+async def test_the_member_on_the_bill_gets_the_return_sms(
+    shop: Shop, worker: Worker, sms: LogProvider
+) -> None:
+    member = await shop.call(
+        "POST",
+        "/members",
+        {
+            "phone": "139 0000 2222",
+            "name": "Li Na",
+            "privacy_policy_accepted": True,
+            "privacy_policy_version": "2026-11",
+        },
+    )
+    bill = await shop.add(await shop.open_takeaway(), "cake")
+    missing = await shop.call(
+        "POST", f"/bills/{bill['id']}/member", {"version": bill["version"], "member_id": 999999}, expect=404
+    )
+    assert missing["errors"][0]["field"] == "member_id"
+    bill = await shop.call(
+        "POST", f"/bills/{bill['id']}/member", {"version": bill["version"], "member_id": member["id"]}
+    )
+    assert bill["member_id"] == member["id"]
+    bill = await shop.pay(bill, "cash", tendered_amount=2800)
+    request = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/returns",
+        {"lines": [{"line_id": _line(bill, "cake"), "quantity": 1}], "reason_code": "quality"},
+    )
+    assert request["customer_phone"] == "+8613900002222"
+    await shop.call("POST", f"/returns/{request['id']}/approve", {})
+    await worker.run()
+    assert [message.to for message in sms.sent] == ["+8613900002222"]

@@ -26,6 +26,7 @@ from kassa.orders.schemas import (
     LineOut,
     LineQuantity,
     LineVoid,
+    MemberAttach,
     MergeIn,
     OrderQueueOut,
     PaymentOut,
@@ -192,6 +193,15 @@ async def discount_line(
     discount = service.DiscountRequest(body.basis_points, body.fixed_amount, body.reason)
     await service.discount_line(session, actor, bill_id, body.version, line_id, discount, approver)
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
+
+
+@router.post("/bills/{bill_id}/member", response_model=BillOut, summary="Attach a member (or null to detach)")
+async def attach_member(
+    bill_id: int, body: MemberAttach, actor: CurrentActor, session: Session, request: Request
+) -> BillOut:
+    return await bill_out(
+        session, await service.attach_member(session, actor, bill_id, body.version, body.member_id), request
+    )
 
 
 @router.post("/bills/{bill_id}/discount", response_model=BillOut)

@@ -69,6 +69,8 @@ class Bill(IdMixin, Base):
     pickup_code: Mapped[str | None] = mapped_column(String(12))
     delivery_address: Mapped[str | None] = mapped_column(String(300))
     delivery_phone: Mapped[str | None] = mapped_column(String(40))
+    # The customer's member account, attached at the register (or by the phone assistant).
+    member_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("members.id"), index=True)
     note: Mapped[str] = mapped_column(String(500), default="")
     is_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     is_parked: Mapped[bool] = mapped_column(Boolean, default=False)

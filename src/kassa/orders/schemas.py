@@ -56,6 +56,10 @@ class DiscountIn(Versioned):
     approval: Approval | None = None
 
 
+class MemberAttach(Versioned):
+    member_id: int | None = Field(description="The member to attach; null takes the member off the bill")
+
+
 class UrgentIn(Versioned):
     is_urgent: bool
 
@@ -156,6 +160,7 @@ class BillOut(BaseModel):
     pickup_code: str | None
     delivery_address: str | None
     delivery_phone: str | None
+    member_id: int | None
     note: str
     is_urgent: bool
     is_parked: bool

@@ -25,6 +25,7 @@ from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money
 from kassa.floor.models import DiningTable
+from kassa.members.models import Member
 from kassa.orders import receipts
 from kassa.orders.models import (
     Bill,
@@ -1051,3 +1052,30 @@ async def take_back(
     )
     announce(session, bill)
     return line
+
+
+async def attach_member(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, member_id: int | None
+) -> Bill:
+    """Put a customer's member account on the bill (or take it off): their tier, points and
+    balance then apply to it, and returns text their phone."""
+    actor.require(Permission.BILL_EDIT)
+    bill = await lock_bill(session, actor, bill_id, version)
+    before = bill.member_id
+    if member_id is not None:
+        member = await session.get(Member, member_id)
+        if member is None or member.organization_id != actor.organization_id or member.erased_at is not None:
+            raise NotFound(f"no member {member_id}", field="member_id")
+    bill.member_id = member_id
+    audit.record(
+        session,
+        actor,
+        "bill.member",
+        "bill",
+        bill.id,
+        store_id=bill.store_id,
+        before={"member_id": before},
+        after={"member_id": member_id},
+    )
+    announce(session, bill)
+    return bill

@@ -45,6 +45,7 @@ from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure
 from kassa.core.phones import normalize_phone
+from kassa.members.models import Member
 from kassa.notifications import service as notifications
 from kassa.notifications.models import InboundMessage, Message
 from kassa.orders import service as orders
@@ -259,6 +260,9 @@ async def request_return(
     phone = None
     if customer_phone and customer_phone.strip():
         phone = normalize_phone(customer_phone, store.phone_region, field="customer_phone")
+    elif bill.member_id is not None:
+        member = await session.get(Member, bill.member_id)
+        phone = member.phone_e164 if member is not None and member.erased_at is None else None
     elif bill.delivery_phone:
         try:
             phone = normalize_phone(bill.delivery_phone, store.phone_region)
