@@ -25,6 +25,11 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_bills_member_id_members"), "members", ["member_id"], ["id"]
         )
+        batch_op.add_column(sa.Column("member_discount_basis_points", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("member_discount_label", sa.String(length=60), nullable=True))
+        batch_op.add_column(
+            sa.Column("member_discount_amount", sa.BigInteger(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
@@ -32,3 +37,6 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_bills_member_id_members"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_bills_member_id"))
         batch_op.drop_column("member_id")
+        batch_op.drop_column("member_discount_amount")
+        batch_op.drop_column("member_discount_label")
+        batch_op.drop_column("member_discount_basis_points")

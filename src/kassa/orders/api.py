@@ -37,7 +37,7 @@ from kassa.orders.schemas import (
     VatRowOut,
     Versioned,
 )
-from kassa.orders.totals import Discount, LineAmounts, bill_totals
+from kassa.orders.totals import totals_of
 from kassa.printing.escpos_render import render_text
 from kassa.printing.layout import PaperWidth
 from kassa.staff import service as staff_service
@@ -52,10 +52,7 @@ async def bill_out(session: Session, bill: Bill, request: Request | None = None)
     lines = await service.bill_lines(session, bill.id)
     payments = await service.bill_payments(session, bill.id)
     active = [line for line in lines if line.status == "active"]
-    totals = bill_totals(
-        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in active],
-        Discount(bill.discount_basis_points, bill.discount_fixed_amount),
-    )
+    totals = totals_of(bill, active)
     base = str(request.base_url).rstrip("/") if request else ""
     return BillOut.model_validate(
         {

@@ -79,9 +79,13 @@ class Bill(IdMixin, Base):
     discount_fixed_amount: Mapped[int | None] = mapped_column(BigInteger)
     discount_reason: Mapped[str | None] = mapped_column(String(200))
     discount_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    # The member's tier discount (basis points), set when a member is attached.
+    member_discount_basis_points: Mapped[int | None]
+    member_discount_label: Mapped[str | None] = mapped_column(String(60))
     # Derived, kept in step by the service on every change:
     subtotal_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    member_discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     total_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     rounding_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # cash rounding, e.g. 抹零
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -23,7 +23,7 @@ from kassa.core.outbox import OutboxMessage
 from kassa.core.settings import get_settings
 from kassa.floor.models import DiningTable
 from kassa.orders.models import Bill, BillLine, BillStatus, KitchenTicketRecord, LineStatus, OrderType
-from kassa.orders.totals import Discount, LineAmounts, bill_totals
+from kassa.orders.totals import totals_of
 from kassa.payments.models import Payment, PaymentStatus, Tender
 from kassa.printing import documents
 from kassa.printing.layout import PaperWidth
@@ -40,6 +40,7 @@ TENDER_LABELS = {
     Tender.POINTS: N_("Points"),
 }
 BILL_DISCOUNT_LABEL = N_("Bill discount")
+MEMBER_DISCOUNT_LABEL = N_("Member discount")
 CASH_ROUNDING_LABEL = N_("Cash rounding")
 
 _PRINT_ORDER_TYPE = {
@@ -79,10 +80,7 @@ async def build_receipt(
     table = await session.get(DiningTable, bill.table_id) if bill.table_id else None
     currency = bill.currency
     active = [line for line in await _lines(session, bill.id) if line.status == LineStatus.ACTIVE]
-    totals = bill_totals(
-        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in active],
-        Discount(bill.discount_basis_points, bill.discount_fixed_amount),
-    )
+    totals = totals_of(bill, active)
     lines = tuple(
         documents.ReceiptLine(
             name=_line_name(line, locale),
@@ -108,6 +106,13 @@ async def build_receipt(
         for line in active
     )
     adjustments: list[documents.ReceiptAdjustment] = []
+    if totals.member_discount:
+        label = _(MEMBER_DISCOUNT_LABEL) + (
+            f" ({bill.member_discount_label})" if bill.member_discount_label else ""
+        )
+        adjustments.append(
+            documents.ReceiptAdjustment(label=label, amount=Money(-totals.member_discount, currency))
+        )
     if totals.discount:
         label = _(BILL_DISCOUNT_LABEL) + (f" ({bill.discount_reason})" if bill.discount_reason else "")
         adjustments.append(documents.ReceiptAdjustment(label=label, amount=Money(-totals.discount, currency)))

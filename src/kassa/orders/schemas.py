@@ -167,6 +167,9 @@ class BillOut(BaseModel):
     subtotal_amount: int
     discount_amount: int
     discount_reason: str | None
+    member_discount_label: str | None
+    member_discount_basis_points: int | None
+    member_discount_amount: int
     total_amount: int
     rounding_amount: int
     paid_amount: int

@@ -8,7 +8,7 @@ Payments live in ``kassa.payments``; they change a bill through ``lock_bill`` an
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,7 +36,7 @@ from kassa.orders.models import (
     LineStatus,
     OrderType,
 )
-from kassa.orders.totals import Discount, LineAmounts, bill_totals, even_shares, line_total
+from kassa.orders.totals import Discount, even_shares, line_total, totals_of
 from kassa.payments.models import Payment, PaymentStatus
 from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
@@ -241,10 +241,7 @@ def _bill_discount(bill: Bill) -> Discount:
 async def recalculate(session: AsyncSession, bill: Bill) -> None:
     """Derive the bill's amounts from its active lines and succeeded payments."""
     lines = await bill_lines(session, bill.id, include_voided=False)
-    totals = bill_totals(
-        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in lines],
-        _bill_discount(bill),
-    )
+    totals = totals_of(bill, lines)
     paid = await session.scalar(
         select(func.coalesce(func.sum(Payment.amount), 0)).where(
             Payment.bill_id == bill.id, Payment.status == PaymentStatus.SUCCEEDED
@@ -252,6 +249,7 @@ async def recalculate(session: AsyncSession, bill: Bill) -> None:
     )
     bill.subtotal_amount = totals.subtotal
     bill.discount_amount = totals.discount
+    bill.member_discount_amount = totals.member_discount
     bill.total_amount = totals.total
     bill.paid_amount = int(paid or 0)
 
@@ -1054,6 +1052,17 @@ async def take_back(
     return line
 
 
+# The member's tier discount, from the loyalty capability above orders (None: no discount):
+# (session, organization id, member id) -> (label, basis points).
+MemberDiscountLookup = Callable[[AsyncSession, int, int], Awaitable[tuple[str, int] | None]]
+_member_discount_lookup: MemberDiscountLookup | None = None
+
+
+def set_member_discount_lookup(lookup: MemberDiscountLookup | None) -> None:
+    global _member_discount_lookup
+    _member_discount_lookup = lookup
+
+
 async def attach_member(
     session: AsyncSession, actor: Actor, bill_id: int, version: int, member_id: int | None
 ) -> Bill:
@@ -1067,6 +1076,14 @@ async def attach_member(
         if member is None or member.organization_id != actor.organization_id or member.erased_at is not None:
             raise NotFound(f"no member {member_id}", field="member_id")
     bill.member_id = member_id
+    tier = None
+    if member_id is not None and _member_discount_lookup is not None:
+        tier = await _member_discount_lookup(session, actor.organization_id, member_id)
+    bill.member_discount_label, bill.member_discount_basis_points = tier if tier else (None, None)
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    if bill.paid_amount > bill.total_amount:
+        raise Conflict("more is paid than the bill would be with the member's discount", field="member_id")
     audit.record(
         session,
         actor,
@@ -1075,7 +1092,7 @@ async def attach_member(
         bill.id,
         store_id=bill.store_id,
         before={"member_id": before},
-        after={"member_id": member_id},
+        after={"member_id": member_id, "member_discount_basis_points": bill.member_discount_basis_points},
     )
     announce(session, bill)
     return bill

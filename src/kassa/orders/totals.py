@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from kassa.core.money import Money, Rounding, allocate
 
@@ -27,6 +28,9 @@ class Discount:
         if self.fixed_amount is not None:
             return min(amount, self.fixed_amount)
         return 0
+
+
+NO_DISCOUNT = Discount()
 
 
 def line_total(unit_price: int, quantity: int, discount: Discount) -> tuple[int, int]:
@@ -57,21 +61,26 @@ class BillTotals:
     subtotal: int
     discount: int
     total: int
-    discount_shares: tuple[int, ...]  # the bill discount carried by each line, in line order
+    discount_shares: tuple[int, ...]  # the bill discounts carried by each line, in line order
     vat: tuple[VatRow, ...]
+    member_discount: int = 0  # the member's tier discount, its own line on the bill
 
 
-def bill_totals(lines: Sequence[LineAmounts], discount: Discount) -> BillTotals:
-    """Subtotal, bill discount, total and VAT per rate.
+def bill_totals(
+    lines: Sequence[LineAmounts], discount: Discount, member_discount: Discount = NO_DISCOUNT
+) -> BillTotals:
+    """Subtotal, member (tier) discount, bill discount, total and VAT per rate.
 
-    The bill discount is spread over the lines by largest remainder in proportion to their
-    totals (so a returned line later gives back exactly its share). Prices include VAT: per
-    rate, VAT = gross x r / (1 + r), rounded half up once per rate.
+    The member discount comes off the subtotal first, the staff's bill discount off what is
+    left. Both are spread over the lines by largest remainder in proportion to their totals
+    (so a returned line later gives back exactly its share). Prices include VAT: per rate,
+    VAT = gross x r / (1 + r), rounded half up once per rate.
     """
     subtotal = sum(line.total for line in lines)
-    discount_amount = discount.amount_of(subtotal)
+    member_amount = member_discount.amount_of(subtotal)
+    discount_amount = discount.amount_of(subtotal - member_amount)
     if lines and subtotal > 0:
-        shares = allocate(discount_amount, [line.total for line in lines])
+        shares = allocate(member_amount + discount_amount, [line.total for line in lines])
     else:
         shares = [0] * len(lines)
     gross_by_rate: dict[tuple[str, int], int] = {}
@@ -84,7 +93,14 @@ def bill_totals(lines: Sequence[LineAmounts], discount: Discount) -> BillTotals:
             (Decimal(gross) * rate / (BASIS_POINTS + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         )
         vat_rows.append(VatRow(code, rate, gross, vat, gross - vat))
-    return BillTotals(subtotal, discount_amount, subtotal - discount_amount, tuple(shares), tuple(vat_rows))
+    return BillTotals(
+        subtotal,
+        discount_amount,
+        subtotal - member_amount - discount_amount,
+        tuple(shares),
+        tuple(vat_rows),
+        member_amount,
+    )
 
 
 @dataclass(frozen=True)
@@ -123,3 +139,27 @@ def cash_rounding_for(currency: str) -> CashRounding:
 def even_shares(total: int, parts: int) -> list[int]:
     """``parts`` shares of ``total`` differing by at most one unit, summing to it."""
     return [share.amount for share in Money(total, "XXX").split_evenly(parts)]
+
+
+class PricedLine(Protocol):
+    total_amount: int
+    vat_rate_code: str
+    vat_rate_basis_points: int
+
+
+class DiscountedBill(Protocol):
+    discount_basis_points: int | None
+    discount_fixed_amount: int | None
+    member_discount_basis_points: int | None
+
+
+def totals_of(bill: DiscountedBill, active_lines: Sequence[PricedLine]) -> BillTotals:
+    """A bill's totals from its active lines, with the member's and the staff's discounts."""
+    return bill_totals(
+        [
+            LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points)
+            for line in active_lines
+        ],
+        Discount(bill.discount_basis_points, bill.discount_fixed_amount),
+        Discount(basis_points=bill.member_discount_basis_points),
+    )

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kassa.core.money import allocate
-from kassa.orders.totals import Discount, LineAmounts, bill_totals
 
 
-def line_shares(line_totals: Sequence[LineAmounts], bill_discount: Discount, paid_total: int) -> list[int]:
-    """Each line's part of ``paid_total`` (the bill total plus its cash rounding)."""
-    totals = bill_totals(line_totals, bill_discount)
-    nets = [line.total - share for line, share in zip(line_totals, totals.discount_shares, strict=True)]
+def line_shares(nets: Sequence[int], paid_total: int) -> list[int]:
+    """Each line's part of ``paid_total`` (the bill total plus its cash rounding), in
+    proportion to the line totals net of their shares of the bill's discounts."""
     if not nets or sum(nets) == 0:
         return [0] * len(nets)
     return allocate(paid_total, nets)

@@ -50,7 +50,7 @@ from kassa.notifications import service as notifications
 from kassa.notifications.models import InboundMessage, Message
 from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillLine, BillStatus
-from kassa.orders.totals import Discount, LineAmounts
+from kassa.orders.totals import totals_of
 from kassa.payments import refunds as payment_refunds
 from kassa.payments.models import Refund, RefundStatus
 from kassa.printing import documents
@@ -204,9 +204,9 @@ async def _line_values(session: AsyncSession, bill: Bill, wanted: Sequence[LineT
     """What returning each wanted line is worth: for a paid bill its share of what was paid
     (bill discount and cash rounding included), for an open bill its share of the total."""
     lines = list(await orders.bill_lines(session, bill.id, include_voided=False))
+    totals = totals_of(bill, lines)
     shares = line_shares(
-        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in lines],
-        Discount(bill.discount_basis_points, bill.discount_fixed_amount),
+        [line.total_amount - share for line, share in zip(lines, totals.discount_shares, strict=True)],
         bill.total_amount + (bill.rounding_amount if bill.status == BillStatus.CLOSED else 0),
     )
     by_id = {line.id: (line, share) for line, share in zip(lines, shares, strict=True)}

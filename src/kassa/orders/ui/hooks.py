@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from kassa.orders.ui.screen import RegisterScreen
     from kassa.orders.ui.view import LineView
 
@@ -29,3 +31,8 @@ class RegisterAction:
 LINE_ACTIONS: list[RegisterAction] = []
 # Under a paid bill (no line).
 PAID_BILL_ACTIONS: list[RegisterAction] = []
+
+# Short facts about the member on a bill (tier, points, balance, usual order), each loader
+# given (session, organization id, member id) and returning lines to show under the name.
+MemberFactsLoader = Callable[["AsyncSession", int, int], Awaitable[list[str]]]
+MEMBER_FACT_LOADERS: list[MemberFactsLoader] = []

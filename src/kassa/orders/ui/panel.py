@@ -12,6 +12,7 @@ from kassa.orders import service as orders
 from kassa.orders.models import OrderType
 from kassa.orders.ui import bills, dialogs, discount, payment
 from kassa.orders.ui.hooks import PAID_BILL_ACTIONS, RegisterAction
+from kassa.orders.ui.member import member_strip
 from kassa.orders.ui.menu import add_product
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import (
@@ -45,6 +46,7 @@ def render_bill_panel(screen: RegisterScreen, container: ui.column, footer_label
         if not view.is_open:
             closed_bill(screen)
             return
+        member_strip(screen)
         with (
             ui.column()
             .classes("w-full gap-1 flex-1 min-h-[120px] overflow-y-auto")
@@ -254,6 +256,11 @@ def bill_totals(screen: RegisterScreen) -> None:
 
     with ui.column().classes("w-full gap-0 border-t border-slate-300 pt-2"):
         row(_("Subtotal"), bill.subtotal_amount, "bill-subtotal")
+        if bill.member_discount_amount:
+            label = _("Member discount") + (
+                f" ({bill.member_discount_label})" if bill.member_discount_label else ""
+            )
+            row(label, -bill.member_discount_amount, "bill-member-discount", "text-sm text-rose-700")
         if bill.discount_amount:
             label = _("Discount") + (f" ({bill.discount_reason})" if bill.discount_reason else "")
             row(label, -bill.discount_amount, "bill-discount", "text-sm text-rose-700")

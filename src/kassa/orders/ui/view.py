@@ -16,13 +16,17 @@ from kassa.catalog.products import localized_name
 from kassa.core.auth import Actor
 from kassa.core.i18n import N_
 from kassa.core.money import Money, minor_unit_exponent
+from kassa.core.phones import display_phone
 from kassa.floor import service as floor_service
 from kassa.floor.models import DiningTable, FloorArea
+from kassa.members.models import Member
 from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillStatus, LineStatus, OrderType
-from kassa.orders.totals import Discount, LineAmounts, VatRow, bill_totals, cash_rounding_for
+from kassa.orders.totals import VatRow, cash_rounding_for, totals_of
+from kassa.orders.ui.hooks import MEMBER_FACT_LOADERS
 from kassa.payments.models import PaymentStatus, Tender
 from kassa.staff import service as staff_service
+from kassa.stores.models import Store
 
 ORDER_TYPE_LABELS = {
     OrderType.DINE_IN: N_("Dine-in"),
@@ -90,6 +94,17 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class MemberBrief:
+    """The member on a bill as the register shows them."""
+
+    id: int
+    name: str
+    phone: str
+    card_number: str
+    facts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BillView:
     """One bill with its lines and payments, read at one version."""
 
@@ -98,6 +113,7 @@ class BillView:
     payments: tuple[PaymentView, ...]
     table_name: str | None
     vat: tuple[VatRow, ...]
+    member: MemberBrief | None = None
 
     @property
     def id(self) -> int:
@@ -161,6 +177,23 @@ def modifier_text(modifier: dict[str, object], currency: str, locale: str) -> st
     return f"{name} {sign}{Money(abs(delta), currency).format(locale)}"
 
 
+async def _member_brief(session: AsyncSession, actor: Actor, member_id: int) -> MemberBrief | None:
+    member = await session.get(Member, member_id)
+    if member is None or member.erased_at is not None:
+        return None
+    store = await session.get(Store, actor.store_id) if actor.store_id is not None else None
+    facts: list[str] = []
+    for loader in MEMBER_FACT_LOADERS:
+        facts += await loader(session, member.organization_id, member.id)
+    return MemberBrief(
+        id=member.id,
+        name=member.name,
+        phone=display_phone(member.phone_e164, store.phone_region if store else "CN"),
+        card_number=member.card_number,
+        facts=tuple(facts),
+    )
+
+
 async def load_bill_view(session: AsyncSession, actor: Actor, bill_id: int, locale: str) -> BillView:
     bill = await orders.get_bill(session, actor, bill_id)
     lines = await orders.bill_lines(session, bill.id)
@@ -175,11 +208,9 @@ async def load_bill_view(session: AsyncSession, actor: Actor, bill_id: int, loca
             ),
             None,
         )
+    member = await _member_brief(session, actor, bill.member_id) if bill.member_id is not None else None
     active = [line for line in lines if line.status == LineStatus.ACTIVE]
-    totals = bill_totals(
-        [LineAmounts(line.total_amount, line.vat_rate_code, line.vat_rate_basis_points) for line in active],
-        Discount(bill.discount_basis_points, bill.discount_fixed_amount),
-    )
+    totals = totals_of(bill, active)
     return BillView(
         bill=bill,
         lines=tuple(
@@ -222,6 +253,7 @@ async def load_bill_view(session: AsyncSession, actor: Actor, bill_id: int, loca
         ),
         table_name=table_name,
         vat=totals.vat,
+        member=member,
     )
 
 
