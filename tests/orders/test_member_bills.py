@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kassa.core.auth import Role
 from kassa.orders import service as orders
 from tests.shop import Shop
 
@@ -62,6 +63,10 @@ async def test_the_tier_discount_is_its_own_line_before_the_bill_discount(
     receipt = (await shop.client.get(f"/api/v1/bills/{bill['id']}/receipt.txt", headers=headers)).text
     assert "会员折扣 (Gold)" in receipt
     assert "45.36" in receipt
+    report = await shop.call("GET", f"/stores/{shop.store_id}/z-report", role=Role.MANAGER)
+    assert (report["discounts"]["bill_count"], report["discounts"]["bill_amount"]) == (1, 560 + 504)
+    assert report["total_sales_amount"] == 4536
+    assert sum(row["gross_amount"] for row in report["by_vat_rate"]) == 4536
 
 
 async def test_taking_the_member_off_takes_the_discount_off(shop: Shop, gold_tier: None) -> None:

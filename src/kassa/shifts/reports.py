@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.catalog.models import Category
@@ -121,7 +121,10 @@ async def _vat_of_undiscounted_bills(session: AsyncSession, day: _Day, store_id:
         )
         .join(Bill, Bill.id == BillLine.bill_id)
         .where(
-            *_closed_bills_of(store_id, on), Bill.discount_amount == 0, BillLine.status == LineStatus.ACTIVE
+            *_closed_bills_of(store_id, on),
+            Bill.discount_amount == 0,
+            Bill.member_discount_amount == 0,
+            BillLine.status == LineStatus.ACTIVE,
         )
         .group_by(BillLine.bill_id, BillLine.vat_rate_code, BillLine.vat_rate_basis_points)
         .subquery()
@@ -142,13 +145,14 @@ async def _vat_of_undiscounted_bills(session: AsyncSession, day: _Day, store_id:
 
 
 async def _discounted_bills(session: AsyncSession, day: _Day, store_id: int, on: date) -> None:
-    """Closed bills with a bill discount, one by one through ``bill_totals``: the discount
-    share of each line and the VAT rows exactly as on the receipt."""
+    """Closed bills with a bill or member discount, one by one through ``bill_totals``: the
+    discount share of each line and the VAT rows exactly as on the receipt."""
     rows = await session.execute(
         select(
             Bill.id,
             Bill.discount_basis_points,
             Bill.discount_fixed_amount,
+            Bill.member_discount_basis_points,
             BillLine.total_amount,
             BillLine.category_id,
             BillLine.vat_rate_code,
@@ -156,17 +160,20 @@ async def _discounted_bills(session: AsyncSession, day: _Day, store_id: int, on:
         )
         .join(BillLine, BillLine.bill_id == Bill.id)
         .where(
-            *_closed_bills_of(store_id, on), Bill.discount_amount != 0, BillLine.status == LineStatus.ACTIVE
+            *_closed_bills_of(store_id, on),
+            or_(Bill.discount_amount != 0, Bill.member_discount_amount != 0),
+            BillLine.status == LineStatus.ACTIVE,
         )
         .order_by(Bill.id, BillLine.id)  # the receipt's line order: the allocation depends on it
     )
     current_bill: int | None = None
     discount = Discount()
+    member_discount = Discount()
     lines: list[LineAmounts] = []
     categories: list[int] = []
 
     def settle() -> None:
-        totals = bill_totals(lines, discount)
+        totals = bill_totals(lines, discount, member_discount)
         for line, category_id, share in zip(lines, categories, totals.discount_shares, strict=True):
             day.by_category_rate[
                 (category_id, (line.vat_rate_code, line.vat_rate_basis_points))
@@ -176,11 +183,22 @@ async def _discounted_bills(session: AsyncSession, day: _Day, store_id: int, on:
             row.gross += vat_row.gross
             row.vat += vat_row.vat
 
-    for bill_id, basis_points, fixed_amount, total, category_id, code, rate in rows.all():
+    for (
+        bill_id,
+        basis_points,
+        fixed_amount,
+        member_basis_points,
+        total,
+        category_id,
+        code,
+        rate,
+    ) in rows.all():
         if bill_id != current_bill:
             if lines:
                 settle()
-            current_bill, discount, lines, categories = bill_id, Discount(basis_points, fixed_amount), [], []
+            current_bill, lines, categories = bill_id, [], []
+            discount = Discount(basis_points, fixed_amount)
+            member_discount = Discount(basis_points=member_basis_points)
         lines.append(LineAmounts(int(total), str(code), int(rate)))
         categories.append(int(category_id))
     if lines:
@@ -204,8 +222,9 @@ async def _bill_totals(session: AsyncSession, store_id: int, on: date) -> _BillT
         select(
             Bill.status,
             func.count(Bill.id),
-            func.sum(case((Bill.discount_amount != 0, 1), else_=0)),
-            func.sum(Bill.discount_amount),
+            # The member's tier discount counts with the bill discounts.
+            func.sum(case((or_(Bill.discount_amount != 0, Bill.member_discount_amount != 0), 1), else_=0)),
+            func.sum(Bill.discount_amount + Bill.member_discount_amount),
             func.sum(Bill.total_amount),
             func.sum(Bill.rounding_amount),
             func.sum(func.coalesce(Bill.guest_count, 0)),
