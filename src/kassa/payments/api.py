@@ -13,7 +13,7 @@ from kassa.core.idempotency import HEADER
 from kassa.orders import service as orders
 from kassa.orders.api import bill_out
 from kassa.orders.schemas import BillOut, PaymentOut
-from kassa.payments import service
+from kassa.payments import member_tenders, service
 from kassa.payments.models import Tender
 from kassa.payments.schemas import PaymentIn, PaymentVoid, SaleIn
 from kassa.web.dependencies import CurrentActor, Session, database_of
@@ -35,7 +35,8 @@ async def take_payment(
     request: Request,
 ) -> BillOut:
     """Cash (``tendered_amount``), card (``approval_code``), WeChat Pay or Alipay (the
-    customer's ``payment_code``, or none for a QR code to show). Repeating the same key
+    customer's ``payment_code``, or none for a QR code to show), the member's stored value
+    or points (the member must be on the bill). Repeating the same key
     returns the bill with the first payment; nothing is charged twice."""
     if body.tender == Tender.CASH:
         if body.tendered_amount is None:
@@ -86,7 +87,17 @@ async def take_payment(
             # The outcome was stored by another unit of work: read it afresh.
             session.expire_all()
     else:
-        raise ValidationFailed(f"{body.tender.value} arrives with member accounts", field="tender")
+        await member_tenders.take_member_tender(
+            session,
+            actor,
+            bill_id,
+            body.version,
+            tender=body.tender,
+            idempotency_key=idempotency_key,
+            amount=body.amount,
+            split_share_index=body.split_share_index,
+            close_when_paid=body.close_when_paid,
+        )
     return await bill_out(session, await orders.get_bill(session, actor, bill_id), request)
 
 

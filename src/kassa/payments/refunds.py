@@ -35,6 +35,7 @@ from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money, allocate
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure, RetryLater
 from kassa.orders.models import Bill
+from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
 from kassa.payments.providers import ProviderError, RefundRequest
 from kassa.payments.providers import RefundStatus as ProviderRefundStatus
@@ -175,7 +176,30 @@ async def release(session: AsyncSession, actor: Actor, refund: Refund) -> None:
     elif refund.tender == Tender.CASH and actor.register_id is not None and actor.can(Permission.CASH_DRAWER):
         await _succeed(session, actor, refund, register_id=actor.register_id)
         return
+    elif refund.tender in MEMBER_TENDERS:
+        await _refund_to_member(session, actor, refund)
+        return
     _announce(session, refund)
+
+
+async def _refund_to_member(session: AsyncSession, actor: Actor, refund: Refund) -> None:
+    """Stored value and points go back onto the member's account at once."""
+    payment = await session.get(Payment, refund.payment_id)
+    bill = await session.get(Bill, refund.bill_id)
+    assert payment is not None
+    assert bill is not None
+    if bill.member_id is None:
+        raise Conflict("the bill has no member to give the refund back to", field="refund_id")
+    result = await member_wallet().refund(
+        session,
+        actor,
+        bill.member_id,
+        refund.tender,
+        Money(refund.amount, refund.currency),
+        f"payment:{payment.id}",
+    )
+    refund.provider_response = dict(result)
+    await _succeed(session, actor, refund)
 
 
 async def _succeed(
