@@ -29,6 +29,7 @@ from kassa.orders.ui.view import (
 )
 from kassa.orders.ui.widgets import dialog_card, keypad, qr_svg, run, selected_props
 from kassa.payments import service as payments
+from kassa.payments.member_tenders import take_member_tender
 from kassa.payments.models import Payment, PaymentStatus, Tender
 
 TENDERS = (
@@ -37,8 +38,9 @@ TENDERS = (
     (Tender.WECHAT_PAY, "qr_code_2"),
     (Tender.ALIPAY, "qr_code_scanner"),
 )
-CASH_NOTES = (5000, 10000)
-CANCELLED_STATUSES = frozenset({PaymentStatus.FAILED, PaymentStatus.VOIDED})  # the quick buttons: ¥50, ¥100
+MEMBER_TENDERS = ((Tender.STORED_VALUE, "account_balance_wallet"), (Tender.POINTS, "stars"))
+CASH_NOTES = (5000, 10000)  # the quick buttons: ¥50, ¥100
+CANCELLED_STATUSES = frozenset({PaymentStatus.FAILED, PaymentStatus.VOIDED})
 
 
 def new_idempotency_key() -> str:
@@ -184,8 +186,11 @@ class PayDialog:
     def paint_tenders(self) -> None:
         _ = self._
         self.tender_row.clear()
+        view = self.view
+        # The member's stored value and points, when a member is on the bill.
+        member_tenders = MEMBER_TENDERS if view is not None and view.member is not None else ()
         with self.tender_row:
-            for tender, icon in TENDERS:
+            for tender, icon in (*TENDERS, *member_tenders):
                 is_selected = tender == self.tender
                 ui.button(
                     _(TENDER_LABELS[tender]),
@@ -213,6 +218,8 @@ class PayDialog:
                 self.cash_body()
             elif self.tender == Tender.CARD:
                 self.card_body()
+            elif self.tender in (Tender.STORED_VALUE, Tender.POINTS):
+                self.member_body()
             else:
                 self.wallet_body()
 
@@ -402,6 +409,48 @@ class PayDialog:
         ui.button(_("Card paid"), icon="check", on_click=charge).props(
             "no-caps unelevated color=positive"
         ).classes("w-full min-h-[60px] text-lg").props('data-testid="card-ok"')
+
+    # --- the member's stored value and points ---------------------------------------------
+
+    def member_body(self) -> None:
+        _ = self._
+        view = self.view
+        if view is not None and view.member is not None and view.member.facts:
+            ui.label(" · ".join(view.member.facts)).classes("text-sm opacity-80").props(
+                'data-testid="member-balances"'
+            )
+        amount = self.amount_input("member-amount")
+        tender = self.tender
+
+        async def charge() -> None:
+            view = self.view
+            if view is None:
+                return
+            key, version, share_index = self.key, view.version, self.share_index
+            is_valid, charged = self.charged_amount(amount)
+            if not is_valid:
+                return
+
+            async def pay(session: AsyncSession, bill_id: int, expected: int) -> Payment:
+                return await take_member_tender(
+                    session,
+                    self.screen.actor,
+                    bill_id,
+                    expected,
+                    tender=tender,
+                    idempotency_key=key,
+                    amount=charged,
+                    split_share_index=share_index,
+                )
+
+            if await self.screen.act(pay, version=version) is not None:
+                self.share_index = None
+                self.new_step()
+                self.paint()
+
+        ui.button(_("Pay from the member's account"), icon="check", on_click=charge).props(
+            "no-caps unelevated color=positive"
+        ).classes("w-full min-h-[60px] text-lg").props('data-testid="member-pay-ok"')
 
     # --- WeChat Pay and Alipay ---------------------------------------------------------
 
