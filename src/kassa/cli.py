@@ -17,6 +17,7 @@ from kassa.core.auth import Actor, Role
 from kassa.core.database import Database
 from kassa.core.errors import KassaError
 from kassa.core.settings import get_settings
+from kassa.telephony.cli import phone_app
 
 app = typer.Typer(help="Kassa point of sale.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -25,6 +26,7 @@ audit_app = typer.Typer(help="Audit trail commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
+app.add_typer(phone_app, name="phone")
 
 T = TypeVar("T")
 

@@ -13,6 +13,8 @@ from kassa.catalog.models import Product, ProductKind
 from kassa.core.auth import Actor, Role
 from kassa.core.money import Money
 from kassa.floor import service as floor
+from kassa.loyalty import service as loyalty
+from kassa.loyalty.models import DiscountKind
 from kassa.staff import service as staff
 from kassa.stores import service as stores
 from kassa.stores.models import Organization
@@ -164,7 +166,73 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
                 unit="cup" if sku.startswith(("COF", "TEA")) else "piece",
             )
     await _seed_modifiers(session, store_actor, store.id, products_by_sku)
+    await _seed_loyalty(session, setup)
     return organization, DEMO_STAFF
+
+
+async def _seed_loyalty(session: AsyncSession, actor: Actor) -> None:
+    """Two tiers, 1 point per ¥1 (100 points = ¥1, kept 24 months), top-up bonuses and a
+    birthday coupon a week ahead."""
+    birthday = await loyalty.create_coupon_definition(
+        session,
+        actor,
+        loyalty.CouponDefinitionInput(
+            name="生日券",
+            name_translations={"zh_CN": "生日券", "en": "Birthday treat"},
+            discount_kind=DiscountKind.AMOUNT,
+            discount_amount=2000,
+            valid_days=30,
+        ),
+    )
+    await loyalty.create_coupon_definition(
+        session,
+        actor,
+        loyalty.CouponDefinitionInput(
+            name="满100减15",
+            name_translations={"zh_CN": "满100减15", "en": "¥15 off ¥100"},
+            discount_kind=DiscountKind.AMOUNT,
+            discount_amount=1500,
+            minimum_spend_amount=10000,
+            valid_days=14,
+        ),
+    )
+    await loyalty.update_loyalty_settings(
+        session,
+        actor,
+        loyalty.SettingsInput(
+            points_per_currency_unit=1,
+            redeem_points=100,
+            redeem_value_amount=100,
+            points_expiry_months=24,
+            top_up_bonus_rules=[loyalty.TopUpBonusRule(50000, 5000), loyalty.TopUpBonusRule(100000, 15000)],
+            birthday_coupon_definition_id=birthday.id,
+            birthday_days_before=7,
+        ),
+    )
+    await loyalty.replace_tiers(
+        session,
+        actor,
+        [
+            loyalty.TierInput(
+                name="银卡",
+                name_translations={"zh_CN": "银卡会员", "en": "Silver"},
+                rank=1,
+                spend_threshold_amount=100000,
+                points_threshold=1000,
+                discount_basis_points=500,
+                points_multiplier_basis_points=12000,
+            ),
+            loyalty.TierInput(
+                name="金卡",
+                name_translations={"zh_CN": "金卡会员", "en": "Gold"},
+                rank=2,
+                spend_threshold_amount=500000,
+                points_threshold=5000,
+                discount_basis_points=1000,
+                points_multiplier_basis_points=15000,
+            ),
+        ],
+    )
 
 
 def _option(

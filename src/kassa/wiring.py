@@ -1,14 +1,28 @@
-"""Where capabilities plug into those below them (refund results, SMS replies), done once
-by the server and the worker. Dependencies still point one way: the lower capability only
-knows a registry, the higher one fills it in here."""
+"""Where capabilities plug into those below them (refund results, SMS replies, loyalty at
+checkout), done once by the server and the worker. Dependencies still point one way: the
+lower capability only knows a registry, the higher one fills it in here."""
 
 from __future__ import annotations
 
+from kassa.loyalty import checkout as loyalty_checkout
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
+from kassa.orders import service as orders
+from kassa.payments.member_tenders import set_member_wallet
+from kassa.reservations.service import install_hooks as install_reservation_hooks
+from kassa.returns import service as returns
 from kassa.returns.service import install_hooks as install_return_hooks
 
 
 def install_hooks() -> None:
     install_return_hooks()
+    install_reservation_hooks()
     notifications.register_unmatched_handler(handle_stop_reply)
+    # Loyalty at the counter: the tier discount, stored value and points, points earned
+    # when a bill closes and taken back by a return.
+    orders.set_member_discount_lookup(loyalty_checkout.tier_discount)
+    set_member_wallet(loyalty_checkout.LoyaltyWallet())
+    if loyalty_checkout.earn_on_close not in orders.BILL_CLOSED_HOOKS:
+        orders.BILL_CLOSED_HOOKS.append(loyalty_checkout.earn_on_close)
+    if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:
+        returns.RETURN_APPROVED_HOOKS.append(loyalty_checkout.reverse_on_return)

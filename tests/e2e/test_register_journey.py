@@ -362,6 +362,8 @@ def test_urgent_orders_lead_the_queue_a_sent_line_is_voided_and_shares_are_paid(
     )
     _testid(page, "pay").click()
     _testid(page, "pay-share-0").click()
+    # The tenders are drawn anew for the share: tap WeChat Pay once they are.
+    expect(_testid(page, "pay-share-0")).to_have_attribute("aria-pressed", "true")
     _testid(page, "tender-wechat_pay").click()
     expect(_testid(page, "wallet-amount")).to_have_value(f"{Decimal(first_share) / 100:.2f}")
     _testid(page, "wallet-qr").click()

@@ -111,7 +111,8 @@ async def test_a_member_tender_needs_the_member_on_the_bill(shop: Shop, wallet: 
     assert refused["errors"][0]["field"] == "member_id"
 
 
-async def test_without_loyalty_the_member_tenders_are_refused_clearly(shop: Shop) -> None:
+async def test_without_a_wallet_the_member_tenders_are_refused_clearly(shop: Shop) -> None:
     bill = await _bill_with_member(shop)
+    member_tenders.set_member_wallet(None)
     refused = await shop.pay(bill, "stored_value", expect=409)
     assert refused["errors"][0]["field"] == "tender"

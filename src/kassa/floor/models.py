@@ -18,7 +18,10 @@ class FloorArea(IdMixin, Base):
 
 
 class DiningTable(IdMixin, Base):
-    """A table guests sit at; ``position_x``/``position_y`` place it on the plan (0-100)."""
+    """A table guests sit at; ``position_x``/``position_y`` place it on the plan (0-100).
+
+    Joinable tables of one area can be pushed together for a larger party (their seats add
+    up); a round table or a booth is not joinable."""
 
     __tablename__ = "dining_tables"
     __table_args__ = (UniqueConstraint("store_id", "name"),)
@@ -30,3 +33,4 @@ class DiningTable(IdMixin, Base):
     position_x: Mapped[int] = mapped_column(default=0)
     position_y: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_joinable: Mapped[bool] = mapped_column(Boolean, default=True)

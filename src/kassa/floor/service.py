@@ -36,8 +36,10 @@ async def create_table(
     seats: int = 4,
     position_x: int = 0,
     position_y: int = 0,
+    is_joinable: bool = True,
 ) -> DiningTable:
-    """A table seats 1 to 50 and sits on the plan's 0-100 grid."""
+    """A table seats 1 to 50 and sits on the plan's 0-100 grid; joinable tables of one area
+    can be pushed together for a larger party."""
     actor.require(Permission.STORE_MANAGE)
     area = await session.get(FloorArea, area_id)
     if area is None:
@@ -59,6 +61,7 @@ async def create_table(
         seats=seats,
         position_x=position_x,
         position_y=position_y,
+        is_joinable=is_joinable,
     )
     session.add(table)
     await session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -155,6 +155,17 @@ def _phone_taken(member_id: int) -> Conflict:
     )
 
 
+def _card_number_taken() -> Conflict:
+    return Conflict("another member has this card number", field="card_number")
+
+
+async def _card_taken(session: AsyncSession, organization_id: int, card_number: str) -> bool:
+    found = await session.scalar(
+        select(Member.id).where(Member.organization_id == organization_id, Member.card_number == card_number)
+    )
+    return found is not None
+
+
 async def _member_id_by_phone(session: AsyncSession, organization_id: int, phone_e164: str) -> int | None:
     return await session.scalar(
         select(Member.id).where(Member.organization_id == organization_id, Member.phone_e164 == phone_e164)
@@ -179,6 +190,8 @@ async def register_member(
     consents: RegistrationConsents,
     *,
     source: RegistrationSource = RegistrationSource.REGISTER,
+    card_number: str | None = None,
+    registered_at: datetime | None = None,
 ) -> Member:
     """Sign a customer up in a store: one member per phone number in the organization,
     whatever format the number was typed in. Accepting the privacy policy (its version is
@@ -186,6 +199,10 @@ async def register_member(
 
     Two registrations of one number at once give one member: the unique index decides and
     the loser gets the same 409 as a later duplicate.
+
+    An import keeps the member's card (``card_number``, free in the organization) and the
+    date they signed up elsewhere (``registered_at``, not in the future); otherwise a new
+    card is drawn and the member is registered now.
     """
     actor.require(Permission.MEMBER_MANAGE)
     store = await session.get(Store, store_id)
@@ -212,21 +229,29 @@ async def register_member(
         "notes": _clean_notes(data.notes),
         "tags": _clean_tags(data.tags),
     }
+    now = utc_now()
+    if card_number is not None and not is_card_number(card_number):
+        raise ValidationFailed(
+            f"{card_number!r} is not a card number (10 digits, the last a check digit)", field="card_number"
+        )
+    if registered_at is not None and registered_at > now:
+        raise ValidationFailed("a member cannot have signed up in the future", field="registered_at")
     taken = await _member_id_by_phone(session, actor.organization_id, phone)
     if taken is not None:
         raise _phone_taken(taken)
-    now = utc_now()
+    if card_number is not None and await _card_taken(session, actor.organization_id, card_number):
+        raise _card_number_taken()
     for _attempt in range(CARD_NUMBER_ATTEMPTS):
         member = Member(
             organization_id=actor.organization_id,
             phone_e164=phone,
             phone_last4=last4(phone),
-            card_number=new_card_number(),
+            card_number=card_number or new_card_number(),
             marketing_sms_opt_in=False,
             registered_at_store_id=store_id,
             registered_by_staff_id=actor.staff_id,
             registration_source=source,
-            created_at=now,
+            created_at=registered_at or now,
             updated_at=now,
             **details,
         )
@@ -238,6 +263,8 @@ async def register_member(
             taken = await _member_id_by_phone(session, actor.organization_id, phone)
             if taken is not None:
                 raise _phone_taken(taken) from None
+            if card_number is not None:
+                raise _card_number_taken() from None
             continue  # the card number was taken: draw another
         break
     else:
@@ -499,3 +526,92 @@ async def handle_stop_reply(session: AsyncSession, inbound: InboundMessage) -> s
         if await opt_out_marketing_by_phone(session, organization_id, inbound.from_address) is not None:
             opted_out += 1
     return f"marketing opt-out ({opted_out} member{'s' if opted_out != 1 else ''})"
+
+
+# --- erasure and export (the member portal's "delete my account" and "export my data") ---
+
+ERASED_MEMBER_NAME = "已注销 Erased member"
+
+
+def erased_phone(member_id: int) -> str:
+    """A placeholder for an erased member's number: never dialable (not E.164), unique
+    because the id is, and within the column's 16 characters."""
+    placeholder = f"x{member_id:015d}"
+    if len(placeholder) > 16:
+        raise ValueError(f"member id {member_id} does not fit a phone placeholder")
+    return placeholder
+
+
+async def erase_member(
+    session: AsyncSession, actor: Actor, member_id: int, *, source: ConsentSource = ConsentSource.REGISTER
+) -> Member:
+    """Erase a member's personal data on their request: the row stays (bills, returns and
+    consent records keep pointing at it, so the books still add up) but it no longer says
+    who the person was. Name, phone, e-mail, birthday, address, notes and tags go; both
+    consents are recorded as withdrawn; the phone number is free for a new sign-up.
+
+    Staff need the back office as well as member management: an erasure cannot be undone.
+    The audit record names the member id and the source only.
+    """
+    actor.require(Permission.MEMBER_MANAGE)
+    actor.require(Permission.BACK_OFFICE)
+    await get_member(session, actor, member_id)
+    member = await _locked_member(session, member_id)
+    assert member is not None
+    if member.erased_at is not None:
+        raise Conflict("this member's data was erased already", field="member_id")
+    for kind in (ConsentKind.MARKETING_SMS, ConsentKind.PRIVACY_POLICY):
+        await _append_consent(session, actor, member, kind, False, None, source)
+    now = utc_now()
+    member.name = ERASED_MEMBER_NAME
+    member.phone_e164 = erased_phone(member.id)
+    member.phone_last4 = ""
+    member.email = None
+    member.birthday = None
+    member.gender = Gender.UNSPECIFIED
+    member.address = None
+    member.notes = ""
+    member.tags = []
+    member.marketing_sms_opt_in = False
+    member.erased_at = now
+    member.updated_at = now
+    await session.flush()
+    audit.record(session, actor, "member.erase", "member", member.id, after={"source": source})
+    return member
+
+
+async def export_member_data(session: AsyncSession, actor: Actor, member_id: int) -> dict[str, Any]:
+    """What the members capability holds about a member, as JSON-ready data: the profile and
+    the whole consent history (capabilities above add their own parts)."""
+    member = await get_member(session, actor, member_id)
+    consents = await list_consents(session, actor, member_id)
+    return {
+        "profile": {
+            "id": member.id,
+            "card_number": member.card_number,
+            "name": member.name,
+            "phone": member.phone_e164,
+            "email": member.email,
+            "birthday": member.birthday.isoformat() if member.birthday else None,
+            "gender": member.gender.value,
+            "address": member.address,
+            "notes": member.notes,
+            "tags": list(member.tags),
+            "marketing_sms_opt_in": member.marketing_sms_opt_in,
+            "registration_source": member.registration_source.value,
+            "registered_at_store_id": member.registered_at_store_id,
+            "created_at": member.created_at.isoformat(),
+            "updated_at": member.updated_at.isoformat(),
+            "erased_at": member.erased_at.isoformat() if member.erased_at else None,
+        },
+        "consents": [
+            {
+                "kind": consent.kind.value,
+                "is_granted": consent.is_granted,
+                "policy_version": consent.policy_version,
+                "source": consent.source.value,
+                "recorded_at": consent.recorded_at.isoformat(),
+            }
+            for consent in consents
+        ],
+    }

@@ -112,6 +112,16 @@ EVENTS: dict[str, EventSpec] = {
             },
         ),
         EventSpec(
+            "tier_change",
+            "A member's tier went up or down",
+            {"store_name": "甜心咖啡", "name": "王女士", "tier": "金卡会员"},
+            {
+                "zh_CN": "【{store_name}】{name}，您的会员等级已变更为{tier}，感谢您的支持！回复TD退订",
+                "en": "{store_name}: {name}, your membership level is now {tier}. Thank you! "
+                "Reply STOP to opt out",
+            },
+        ),
+        EventSpec(
             "free_text",
             "A message typed by staff",
             {"store_name": "甜心咖啡", "text": "您的外卖已出发。"},

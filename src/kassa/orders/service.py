@@ -917,6 +917,11 @@ async def close(session: AsyncSession, actor: Actor, bill_id: int, version: int)
     return await close_locked(session, actor, bill)
 
 
+# Told when a bill is paid and closed, in the same transaction (loyalty credits points).
+BillClosedHook = Callable[[AsyncSession, Actor, Bill], Awaitable[None]]
+BILL_CLOSED_HOOKS: list[BillClosedHook] = []
+
+
 async def close_locked(session: AsyncSession, actor: Actor, bill: Bill) -> Bill:
     if bill.total_amount == 0 and bill.paid_amount == 0:
         bill.status = BillStatus.CANCELLED
@@ -945,6 +950,9 @@ async def close_locked(session: AsyncSession, actor: Actor, bill: Bill) -> Bill:
             "rounding": bill.rounding_amount,
         },
     )
+    if bill.status == BillStatus.CLOSED:
+        for hook in BILL_CLOSED_HOOKS:
+            await hook(session, actor, bill)
     announce(session, bill, "bill.closed")
     return bill
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,6 +74,10 @@ from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
 
 SUBJECT = "return"
+# Told when a return of a paid bill is approved (loyalty takes back the points it earned):
+# (session, the bill, the return's id, what the returned dishes were worth).
+ReturnApprovedHook = Callable[[AsyncSession, Bill, int, int], Awaitable[None]]
+RETURN_APPROVED_HOOKS: list[ReturnApprovedHook] = []
 TIMEOUT_KIND = "returns.confirmation_timeout"
 QUEUE_EVENT = "return.queue_changed"
 MAX_RETURN_QUANTITY = 999
@@ -520,6 +524,8 @@ async def approve(
     elif bill.status == BillStatus.CLOSED:
         await _restock(session, actor, store, bill, lines)
         await _start_refund(session, actor, request, bill, store, rules)
+        for hook in RETURN_APPROVED_HOOKS:
+            await hook(session, bill, request.id, request.amount)
     else:
         raise Conflict(f"bill {bill.number} is {bill.status.value} now", field="return_id")
     for line in lines:

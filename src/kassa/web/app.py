@@ -14,15 +14,19 @@ from kassa.catalog.api import router as catalog_router
 from kassa.core.database import Database, set_database
 from kassa.core.errors import NotFound
 from kassa.core.settings import Settings, get_settings
+from kassa.loyalty.api import router as loyalty_router
 from kassa.members.api import router as members_router
 from kassa.notifications.api import router as notifications_router
 from kassa.orders.api import router as orders_router
 from kassa.orders.e_receipt import router as e_receipt_router
 from kassa.payments.api import router as payments_router
+from kassa.portal.api import router as portal_router
+from kassa.reservations.api import router as reservations_router
 from kassa.returns.api import router as returns_router
 from kassa.shifts.api import router as shifts_router
 from kassa.staff.api import router as staff_router
 from kassa.stores.api import router as stores_router
+from kassa.telephony.api import router as telephony_router
 from kassa.web.problems import install_problem_handlers, problem_response
 from kassa.wiring import install_hooks
 from kassa.worker import create_worker
@@ -39,8 +43,12 @@ def _api_router() -> APIRouter:
     api.include_router(payments_router)
     api.include_router(shifts_router)
     api.include_router(members_router)
+    api.include_router(loyalty_router)
     api.include_router(notifications_router)
     api.include_router(returns_router)
+    api.include_router(reservations_router)
+    api.include_router(portal_router)
+    api.include_router(telephony_router)
     return api
 
 

@@ -167,12 +167,16 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
 BACKOFFICE_SECTIONS = (
     ("/backoffice/catalog", "Catalog", "restaurant_menu", Permission.BACK_OFFICE),
     ("/backoffice/members", "Members", "people", Permission.BACK_OFFICE),
+    ("/backoffice/loyalty", "Loyalty", "loyalty", Permission.BACK_OFFICE),
     ("/backoffice/reports", "Reports", "insights", Permission.REPORT_VIEW),
     ("/backoffice/staff", "Staff", "badge", Permission.STAFF_VIEW),
     ("/backoffice/settings", "Settings", "settings", Permission.BACK_OFFICE),
     ("/backoffice/returns", "Returns", "assignment_return", Permission.RETURN_APPROVE),
+    ("/backoffice/reservations", "Reservations", "event", Permission.BACK_OFFICE),
     ("/backoffice/messages", "Messages", "sms", Permission.BACK_OFFICE),
     ("/backoffice/templates", "Templates", "edit_note", Permission.SETTINGS_MANAGE),
+    ("/backoffice/calls", "Calls", "phone_in_talk", Permission.BACK_OFFICE),
+    ("/backoffice/feedback", "Feedback", "rate_review", Permission.BACK_OFFICE),
 )
 
 

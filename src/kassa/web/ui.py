@@ -139,11 +139,16 @@ async def reports_page() -> None:
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
     from kassa.catalog import ui as catalog_ui  # noqa: F401 - importing registers its pages
+    from kassa.loyalty import ui as loyalty_ui  # noqa: F401 - importing registers its pages
     from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
     from kassa.notifications import ui as notifications_ui  # noqa: F401 - importing registers its pages
     from kassa.orders.ui import floor, register  # noqa: F401 - importing registers their pages
+    from kassa.portal import feedback_ui  # noqa: F401 - the back office's member feedback page
+    from kassa.portal import ui as portal_ui  # noqa: F401 - the member portal's pages
+    from kassa.reservations import ui as reservations_ui  # noqa: F401 - pages, register view, floor marks
     from kassa.returns import ui as returns_ui  # noqa: F401 - pages, register buttons and badge
     from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
+    from kassa.telephony import ui as telephony_ui  # noqa: F401 - call popup, calls button, call log
 
     ui.run_with(
         app,

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from kassa.core.auth import Actor
 from kassa.core.database import get_database, utc_now
 from kassa.core.errors import KassaError
 from kassa.core.events import Event
@@ -46,6 +48,17 @@ PLAN_MARGIN = 6
 PLAN_EDGE_PX = 60
 PLAN_PX_PER_UNIT = 3
 
+# Capabilities above orders mark tables on the floor and may take a tap on a free table
+# first (reservations: "reserved 19:00", seat the booked guests); registered when imported.
+# A marks loader gives (session, actor, store id) -> {table id: what the table shows};
+# a tap handler gives (host, context, table) -> True when it handled the tap.
+FloorMarks = Callable[[AsyncSession, Actor, int], Awaitable[dict[int, str]]]
+FloorTap = Callable[[ui.element, RegisterContext, TableView], Awaitable[bool]]
+FLOOR_MARKS: list[FloorMarks] = []
+FLOOR_TAPS: list[FloorTap] = []
+# Events that redraw the floor and the queue.
+LIVE_EVENT_PREFIXES: list[str] = ["bill."]
+
 
 def plan_left(value: int) -> float:
     """A 0-100 grid position as a percentage of the plan's width, inside its margins."""
@@ -77,7 +90,7 @@ class LiveSection:
         self.is_due = False
 
     def on_event(self, event: Event) -> None:
-        if event.name.startswith("bill."):
+        if event.name.startswith(tuple(LIVE_EVENT_PREFIXES)):
             self.request()
 
     def request(self) -> None:
@@ -130,9 +143,15 @@ async def floor_page() -> None:
                     ui.label(_("Free"))
                     ui.label("■").classes("text-orange-500")
                     ui.label(_("Taken"))
+                    if FLOOR_MARKS:
+                        ui.label("■").classes("text-indigo-500")
+                        ui.label(_("Reserved"))
             plan = ui.column().classes("w-full gap-4").props('data-testid="floor"')
 
     async def tap(table: TableView) -> None:
+        for handler in FLOOR_TAPS:
+            if await handler(root, context, table):
+                return
         if not table.is_occupied:
             guests = await ask_guests(root, _("Table {name}").format(name=table.name))
             if guests is None:
@@ -174,6 +193,9 @@ async def floor_page() -> None:
         try:
             async with get_database().read_only() as session:
                 areas = await load_floor(session, context.actor, context.store.id, context.register.id)
+                marks: dict[int, str] = {}
+                for loader in FLOOR_MARKS:
+                    marks.update(await loader(session, context.actor, context.store.id))
         except KassaError as error:
             with root:
                 notify_error(error)
@@ -191,18 +213,21 @@ async def floor_page() -> None:
                         .style(f"height: {plan_height(area.tables)}px")
                     ):
                         for table in area.tables:
-                            table_button(table, plan_top(table.position_y, area.tables))
+                            table_button(table, plan_top(table.position_y, area.tables), marks.get(table.id))
 
-    def table_button(table: TableView, top: int) -> None:
+    def table_button(table: TableView, top: int, mark: str | None) -> None:
         is_taken = table.is_occupied
+        color = "orange-6" if is_taken else "indigo-6" if mark else "green-6"
         button = ui.button(on_click=lambda: tap(table)).props(
-            "no-caps unelevated "
-            + ("color=orange-6 text-color=white" if is_taken else "color=green-6 text-color=white")
+            f"no-caps unelevated color={color} text-color=white"
         )
         button.classes("absolute w-[19%] max-w-[150px] h-[72px] -translate-x-1/2 -translate-y-1/2 rounded-xl")
         button.props("padding='4px 2px'")
         button.style(f"left: {plan_left(table.position_x):.1f}%; top: {top}px")
         button.props(f'data-testid="table-{table.name}" data-occupied="{"true" if is_taken else "false"}"')
+        button.props(f'data-reserved="{"true" if mark else "false"}"')
+        if is_taken and mark:
+            button.classes("ring-4 ring-indigo-400")  # taken now, and booked soon
         with button, ui.column().classes("items-center gap-0 w-full"):
             ui.label(table.name).classes("text-lg font-bold leading-tight")
             if is_taken:
@@ -212,12 +237,18 @@ async def floor_page() -> None:
                 guests = sum(bill.guest_count or 0 for bill in table.bills)
                 if guests:
                     ui.label(_("{count} guests").format(count=guests)).classes("text-xs opacity-90")
+            elif mark:
+                ui.label(mark).classes(
+                    "text-xs leading-tight whitespace-normal line-clamp-2 max-w-full"
+                ).props('data-testid="table-mark"')
             else:
                 ui.label(_("{count} seats").format(count=table.seats)).classes("text-xs opacity-90")
 
     section = LiveSection(plan, draw)
     await draw()
     subscribe_for_this_page(store_topic(context.store.id), section.on_event)
+    if FLOOR_MARKS:
+        ui.timer(60.0, section.request)  # a table shows reserved from a time on
 
 
 @ui.page("/register/queue", title="Kassa · orders")

@@ -15,11 +15,12 @@ from nicegui import ui
 from kassa.core.i18n import N_
 from kassa.web.layout import gettext
 
-REGISTER_VIEWS = (
+# (path, label, icon, test id); capabilities above orders add their views when imported.
+REGISTER_VIEWS: list[tuple[str, str, str, str]] = [
     ("/register", N_("Register"), "point_of_sale", "view-register"),
     ("/register/floor", N_("Floor"), "table_restaurant", "view-floor"),
     ("/register/queue", N_("Orders"), "receipt_long", "view-queue"),
-)
+]
 KEYPAD_KEYS = ("7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", ".")
 
 
@@ -29,14 +30,15 @@ def selected_props(is_selected: bool) -> str:
 
 
 def view_switch(current: str) -> None:
-    """Register, floor and order queue: one tap apart."""
+    """Register, floor and order queue (and the views others add): one tap apart. On a
+    narrow phone the strip scrolls sideways rather than the page."""
     _ = gettext()
-    with ui.row().classes("gap-1 flex-nowrap"):
+    with ui.row().classes("gap-1 flex-nowrap min-w-0 max-w-full overflow-x-auto"):
         for path, label, icon, testid in REGISTER_VIEWS:
             is_current = path == current
             ui.button(_(label), icon=icon, on_click=lambda path=path: ui.navigate.to(path)).props(
                 f"no-caps unelevated {'color=teal-8' if is_current else 'color=grey-3 text-color=grey-9'}"
-            ).classes("min-h-[48px] px-3").props(f'data-testid="{testid}"')
+            ).classes("min-h-[48px] px-3 max-sm:px-2 shrink-0").props(f'data-testid="{testid}"')
 
 
 def keypad(on_key: Callable[[str], Any], *, testid_prefix: str = "key", decimal: bool = True) -> None:

@@ -1,0 +1,1 @@
+"""Loyalty: tiers, points, stored value and coupons for an organization's members."""

@@ -1,0 +1,269 @@
+"""Loyalty: the organization's rules (owners change them), and each member's tier, points,
+stored value and coupons."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+
+from kassa.core import idempotency
+from kassa.core.errors import ValidationFailed
+from kassa.core.money import Money
+from kassa.loyalty import service
+from kassa.loyalty.models import Coupon, StoredValueEntry, Tier
+from kassa.loyalty.schemas import (
+    CouponDefinitionIn,
+    CouponDefinitionOut,
+    CouponOut,
+    IssueCoupon,
+    IssueCoupons,
+    LoyaltySettingsIn,
+    LoyaltySettingsOut,
+    MemberLoyaltyOut,
+    PointsEntryOut,
+    PointsStatementOut,
+    StoredValueEntryOut,
+    StoredValueStatementOut,
+    TierChangeOut,
+    TierIn,
+    TierOut,
+    TierStandingOut,
+    TopUpIn,
+    TopUpOut,
+)
+from kassa.web.dependencies import CurrentActor, Session
+
+router = APIRouter(tags=["loyalty"])
+
+RequiredIdempotencyKey = Annotated[
+    str, Header(alias=idempotency.HEADER, min_length=8, max_length=100, description="Repeat-safe retries")
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def _tier_out(tier: Tier | None) -> TierOut | None:
+    return TierOut.model_validate(tier) if tier is not None else None
+
+
+def _definition_input(body: CouponDefinitionIn) -> service.CouponDefinitionInput:
+    return service.CouponDefinitionInput(**body.model_dump())
+
+
+# --- the organization's rules -------------------------------------------------------------
+
+
+@router.get("/loyalty/settings", response_model=LoyaltySettingsOut)
+async def get_settings(actor: CurrentActor, session: Session) -> LoyaltySettingsOut:
+    return LoyaltySettingsOut.model_validate(await service.get_loyalty_settings(session, actor))
+
+
+@router.put("/loyalty/settings", response_model=LoyaltySettingsOut)
+async def put_settings(body: LoyaltySettingsIn, actor: CurrentActor, session: Session) -> LoyaltySettingsOut:
+    """Replace the rules: tier basis, earning, redeeming, expiry, top-up bonuses, birthday coupon."""
+    settings = await service.update_loyalty_settings(
+        session,
+        actor,
+        service.SettingsInput(
+            tier_basis=body.tier_basis,
+            points_per_currency_unit=body.points_per_currency_unit,
+            excluded_category_ids=body.excluded_category_ids,
+            bonus_products=[service.BonusProduct(**item.model_dump()) for item in body.bonus_products],
+            redeem_points=body.redeem_points,
+            redeem_value_amount=body.redeem_value_amount,
+            points_expiry_months=body.points_expiry_months,
+            top_up_bonus_rules=[
+                service.TopUpBonusRule(**rule.model_dump()) for rule in body.top_up_bonus_rules
+            ],
+            birthday_coupon_definition_id=body.birthday_coupon_definition_id,
+            birthday_days_before=body.birthday_days_before,
+        ),
+    )
+    return LoyaltySettingsOut.model_validate(settings)
+
+
+@router.get("/loyalty/tiers", response_model=list[TierOut])
+async def get_tiers(actor: CurrentActor, session: Session) -> list[TierOut]:
+    return [TierOut.model_validate(tier) for tier in await service.list_tiers(session, actor)]
+
+
+@router.put("/loyalty/tiers", response_model=list[TierOut])
+async def put_tiers(body: list[TierIn], actor: CurrentActor, session: Session) -> list[TierOut]:
+    """Set the tiers: those with an `id` change, those without are added, the rest are
+    switched off. Members move on their next evaluation."""
+    tiers = await service.replace_tiers(
+        session,
+        actor,
+        [
+            service.TierInput(
+                tier_id=item.id,
+                name=item.name,
+                name_translations=item.name_translations,
+                rank=item.rank,
+                spend_threshold_amount=item.spend_threshold_amount,
+                points_threshold=item.points_threshold,
+                discount_basis_points=item.discount_basis_points,
+                points_multiplier_basis_points=item.points_multiplier_basis_points,
+            )
+            for item in body
+        ],
+    )
+    return [TierOut.model_validate(tier) for tier in tiers]
+
+
+@router.get("/loyalty/coupon-definitions", response_model=list[CouponDefinitionOut])
+async def get_coupon_definitions(
+    actor: CurrentActor, session: Session, include_inactive: bool = False
+) -> list[CouponDefinitionOut]:
+    definitions = await service.list_coupon_definitions(session, actor, include_inactive=include_inactive)
+    return [CouponDefinitionOut.model_validate(item) for item in definitions]
+
+
+@router.post(
+    "/loyalty/coupon-definitions", response_model=CouponDefinitionOut, status_code=status.HTTP_201_CREATED
+)
+async def create_coupon_definition(
+    body: CouponDefinitionIn, actor: CurrentActor, session: Session
+) -> CouponDefinitionOut:
+    definition = await service.create_coupon_definition(session, actor, _definition_input(body))
+    return CouponDefinitionOut.model_validate(definition)
+
+
+@router.put("/loyalty/coupon-definitions/{definition_id}", response_model=CouponDefinitionOut)
+async def update_coupon_definition(
+    definition_id: int, body: CouponDefinitionIn, actor: CurrentActor, session: Session
+) -> CouponDefinitionOut:
+    """Change a definition; coupons already issued keep their terms."""
+    definition = await service.update_coupon_definition(
+        session, actor, definition_id, _definition_input(body)
+    )
+    return CouponDefinitionOut.model_validate(definition)
+
+
+@router.post("/loyalty/coupons", response_model=list[CouponOut], status_code=status.HTTP_201_CREATED)
+async def issue_coupons(body: IssueCoupons, actor: CurrentActor, session: Session) -> list[CouponOut]:
+    """Give members a coupon each: by staff (`source` staff) or a campaign (owners)."""
+    coupons = await service.issue_coupon(
+        session, actor, body.definition_id, body.member_ids, source=body.source
+    )
+    return [CouponOut.model_validate(coupon) for coupon in coupons]
+
+
+@router.get("/loyalty/coupons/{code}", response_model=CouponOut, summary="Find a coupon by its code")
+async def find_coupon(code: str, actor: CurrentActor, session: Session) -> CouponOut:
+    return CouponOut.model_validate(await service.find_coupon(session, actor, code))
+
+
+# --- one member ---------------------------------------------------------------------------
+
+
+@router.get("/members/{member_id}/loyalty", response_model=MemberLoyaltyOut)
+async def member_loyalty(member_id: int, actor: CurrentActor, session: Session) -> MemberLoyaltyOut:
+    """Tier (with what the next one needs), points, stored value and today's usable coupons."""
+    summary = await service.member_loyalty(session, actor, member_id)
+    standing = summary.standing
+    return MemberLoyaltyOut(
+        member_id=summary.member_id,
+        currency=summary.principal.currency,
+        tier=TierStandingOut(
+            basis=standing.basis,
+            qualifying_value=standing.qualifying_value,
+            tier=_tier_out(standing.tier),
+            next_tier=_tier_out(standing.next_tier),
+            remaining_to_next_tier=standing.remaining_to_next_tier,
+        ),
+        points_balance=summary.points_balance,
+        points_value_amount=summary.points_value.amount,
+        principal_amount=summary.principal.amount,
+        bonus_amount=summary.bonus.amount,
+        stored_value_amount=(summary.principal + summary.bonus).amount,
+        usable_coupons=[CouponOut.model_validate(coupon) for coupon in summary.usable_coupons],
+    )
+
+
+@router.post("/members/{member_id}/tier/evaluate", response_model=TierChangeOut | None)
+async def evaluate_tier(member_id: int, actor: CurrentActor, session: Session) -> TierChangeOut | None:
+    """Judge the member's tier now; answers the change, or null when it stays."""
+    change = await service.evaluate_tier(session, actor, member_id)
+    return TierChangeOut.model_validate(change) if change is not None else None
+
+
+@router.post(
+    "/members/{member_id}/stored-value/top-ups", response_model=TopUpOut, status_code=status.HTTP_201_CREATED
+)
+async def top_up(
+    member_id: int,
+    body: TopUpIn,
+    actor: CurrentActor,
+    session: Session,
+    idempotency_key: RequiredIdempotencyKey,
+) -> TopUpOut:
+    """Put money on the member's card (taken at the register by `tender`), with the top-up
+    bonus the organization gives. The same `Idempotency-Key` answers the first top-up."""
+    settings = await service.get_loyalty_settings(session, actor)
+    done = await service.top_up(
+        session,
+        actor,
+        member_id,
+        Money(body.amount, settings.currency),
+        tender=body.tender,
+        idempotency_key=idempotency_key,
+    )
+    last: StoredValueEntry = done.bonus or done.top_up
+    return TopUpOut(
+        top_up=StoredValueEntryOut.model_validate(done.top_up),
+        bonus=StoredValueEntryOut.model_validate(done.bonus) if done.bonus else None,
+        principal_amount=last.principal_after,
+        bonus_amount=last.bonus_after,
+    )
+
+
+@router.get("/members/{member_id}/stored-value/statement", response_model=StoredValueStatementOut)
+async def stored_value_statement(
+    member_id: int, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: int | None = None
+) -> StoredValueStatementOut:
+    statement = await service.stored_value_statement(
+        session, actor, member_id, limit=limit, before_id=before_id
+    )
+    return StoredValueStatementOut(
+        member_id=statement.member_id,
+        currency=statement.principal.currency,
+        principal_amount=statement.principal.amount,
+        bonus_amount=statement.bonus.amount,
+        entries=[StoredValueEntryOut.model_validate(entry) for entry in statement.entries],
+    )
+
+
+@router.get("/members/{member_id}/points/statement", response_model=PointsStatementOut)
+async def points_statement(
+    member_id: int, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: int | None = None
+) -> PointsStatementOut:
+    statement = await service.points_statement(session, actor, member_id, limit=limit, before_id=before_id)
+    return PointsStatementOut(
+        member_id=statement.member_id,
+        balance=statement.balance,
+        entries=[PointsEntryOut.model_validate(entry) for entry in statement.entries],
+    )
+
+
+@router.get("/members/{member_id}/coupons", response_model=list[CouponOut])
+async def member_coupons(
+    member_id: int,
+    actor: CurrentActor,
+    session: Session,
+    usable_on: Annotated[date | None, Query(description="Only those usable on this day")] = None,
+) -> list[CouponOut]:
+    coupons: list[Coupon] = await service.member_coupons(session, actor, member_id, usable_on=usable_on)
+    return [CouponOut.model_validate(coupon) for coupon in coupons]
+
+
+@router.post("/members/{member_id}/coupons", response_model=CouponOut, status_code=status.HTTP_201_CREATED)
+async def issue_member_coupon(
+    member_id: int, body: IssueCoupon, actor: CurrentActor, session: Session
+) -> CouponOut:
+    """Give the member a coupon at the counter."""
+    coupons = await service.issue_coupon(session, actor, body.definition_id, [member_id])
+    if not coupons:
+        raise ValidationFailed("no coupon was issued", field="definition_id")
+    return CouponOut.model_validate(coupons[0])

@@ -1,0 +1,215 @@
+"""The loyalty API's bodies and answers. Amounts are integer minor units (fen) of
+``currency``; rates are basis points (10000 = 100 %)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kassa.loyalty.models import (
+    CouponSource,
+    CouponStatus,
+    DiscountKind,
+    PointsEntryKind,
+    StoredValueEntryKind,
+    TierBasis,
+)
+
+TRANSLATIONS_HELP = 'Per language, e.g. {"zh_CN": "金卡", "en": "Gold"}'
+
+
+class BonusProductIn(BaseModel):
+    product_id: int
+    extra_points: int = Field(ge=1, description="Extra points per unit sold")
+
+
+class TopUpBonusRuleIn(BaseModel):
+    minimum_amount: int = Field(ge=1, description="A top-up of at least this much ...")
+    bonus_amount: int = Field(ge=1, description="... gets this much bonus on top")
+
+
+class LoyaltySettingsIn(BaseModel):
+    tier_basis: TierBasis = Field(description="Tiers by 12-month spend or by 12-month points earned")
+    points_per_currency_unit: int = Field(ge=0, le=1000, description="Points per ¥1 of eligible spend")
+    excluded_category_ids: list[int] = Field(default_factory=list, description="Categories that earn nothing")
+    bonus_products: list[BonusProductIn] = Field(default_factory=list)
+    redeem_points: int = Field(ge=1, description="This many points ...")
+    redeem_value_amount: int = Field(ge=1, description="... are worth this much (100 points = 100 fen)")
+    points_expiry_months: int | None = Field(default=None, ge=1, le=120, description="None: never")
+    top_up_bonus_rules: list[TopUpBonusRuleIn] = Field(default_factory=list, max_length=20)
+    birthday_coupon_definition_id: int | None = Field(default=None, description="None: no birthday coupons")
+    birthday_days_before: int = Field(default=7, ge=0, le=60)
+
+
+class LoyaltySettingsOut(LoyaltySettingsIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    currency: str
+    bonus_products: list[BonusProductIn]
+    top_up_bonus_rules: list[TopUpBonusRuleIn]
+
+
+class TierIn(BaseModel):
+    id: int | None = Field(default=None, description="An existing tier to change; none: a new one")
+    name: str = Field(min_length=1, max_length=60)
+    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+    rank: int = Field(ge=0, le=1000, description="Higher is better")
+    spend_threshold_amount: int = Field(default=0, ge=0, description="12-month spend to reach it")
+    points_threshold: int = Field(default=0, ge=0, description="12-month points to reach it")
+    discount_basis_points: int = Field(default=0, ge=0, le=10_000)
+    points_multiplier_basis_points: int = Field(default=10_000, ge=0, le=100_000)
+
+
+class TierOut(TierIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+class CouponDefinitionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+    discount_kind: DiscountKind
+    discount_amount: int | None = Field(default=None, ge=1, description="Amount off (amount coupons)")
+    discount_basis_points: int | None = Field(default=None, ge=1, le=10_000, description="Percent coupons")
+    minimum_spend_amount: int = Field(default=0, ge=0, description="The bill's subtotal must reach it")
+    product_ids: list[int] = Field(default_factory=list, description="Valid for these products; empty: all")
+    valid_days: int | None = Field(default=None, ge=1, le=3660, description="Days from issue (incl.)")
+    valid_from: date | None = Field(default=None, description="Or fixed dates: the first day ...")
+    valid_until: date | None = Field(default=None, description="... and the last")
+    is_active: bool = True
+
+
+class CouponDefinitionOut(CouponDefinitionIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    currency: str
+
+
+class CouponOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    member_id: int
+    definition_id: int
+    status: CouponStatus
+    source: CouponSource
+    name: str
+    name_translations: dict[str, Any]
+    currency: str
+    discount_kind: DiscountKind
+    discount_amount: int | None
+    discount_basis_points: int | None
+    minimum_spend_amount: int
+    product_ids: list[int]
+    valid_from: date
+    valid_until: date
+    issued_at: datetime
+    redeemed_at: datetime | None
+    redeemed_bill_id: int | None
+    redeemed_discount_amount: int | None
+
+
+class IssueCoupons(BaseModel):
+    definition_id: int
+    member_ids: list[int] = Field(min_length=1, max_length=1000)
+    source: CouponSource = Field(default=CouponSource.STAFF, description="staff or campaign (owners)")
+
+
+class IssueCoupon(BaseModel):
+    definition_id: int
+
+
+class TierStandingOut(BaseModel):
+    basis: TierBasis
+    qualifying_value: int = Field(description="12-month spend (minor units) or points")
+    tier: TierOut | None
+    next_tier: TierOut | None
+    remaining_to_next_tier: int | None
+
+
+class MemberLoyaltyOut(BaseModel):
+    member_id: int
+    currency: str
+    tier: TierStandingOut
+    points_balance: int
+    points_value_amount: int = Field(description="What the points can pay, in whole redeem steps")
+    principal_amount: int
+    bonus_amount: int
+    stored_value_amount: int
+    usable_coupons: list[CouponOut]
+
+
+class TopUpIn(BaseModel):
+    amount: int = Field(ge=1, description="Paid in at the register, minor units")
+    tender: str = Field(min_length=1, max_length=30, description="cash, card, wechat_pay, alipay ...")
+
+
+class StoredValueEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: StoredValueEntryKind
+    principal_amount: int
+    bonus_amount: int
+    principal_after: int
+    bonus_after: int
+    currency: str
+    reference: str
+    tender: str | None
+    note: str
+    store_id: int | None
+    created_at: datetime
+
+
+class TopUpOut(BaseModel):
+    top_up: StoredValueEntryOut
+    bonus: StoredValueEntryOut | None
+    principal_amount: int = Field(description="The card's principal after the top-up")
+    bonus_amount: int = Field(description="The card's bonus after the top-up")
+
+
+class StoredValueStatementOut(BaseModel):
+    member_id: int
+    currency: str
+    principal_amount: int
+    bonus_amount: int
+    entries: list[StoredValueEntryOut]
+
+
+class PointsEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: PointsEntryKind
+    points: int
+    balance_after: int
+    reference: str
+    bill_id: int | None
+    expires_on: date | None
+    note: str
+    store_id: int | None
+    created_at: datetime
+
+
+class PointsStatementOut(BaseModel):
+    member_id: int
+    balance: int
+    entries: list[PointsEntryOut]
+
+
+class TierChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    member_id: int
+    from_tier_id: int | None
+    to_tier_id: int | None
+    basis: TierBasis
+    qualifying_value: int
+    cause: str
+    changed_at: datetime
