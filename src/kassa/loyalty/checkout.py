@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Actor
-from kassa.core.i18n import format_money
+from kassa.core.i18n import format_money, translator
 from kassa.core.money import Money, allocate
 from kassa.loyalty import service as loyalty
 from kassa.loyalty.accounts import account_of, loyalty_settings, organization_today
@@ -183,7 +183,7 @@ async def member_facts(session: AsyncSession, organization_id: int, member_id: i
     if tier is not None:
         facts.append(tier.display_name(locale))
     if account is not None:
-        facts.append(f"{account.points_balance} pts")
+        facts.append(translator(locale)("{points} points").format(points=account.points_balance))
         balance = account.principal_amount + account.bonus_amount
         if balance:
             facts.append(format_money(Money(balance, account.currency), locale))
