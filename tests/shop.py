@@ -4,20 +4,25 @@ a bar and a kitchen category, products (one stock-tracked), a size modifier."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.catalog import service as catalog
 from kassa.catalog.modifiers import ModifierGroupInput, ModifierOptionInput, create_modifier_group
 from kassa.catalog.products import set_product_modifier_groups
 from kassa.core.auth import Actor, Role
+from kassa.core.database import Database, set_database
 from kassa.core.money import Money
+from kassa.core.settings import Settings
 from kassa.floor import service as floor
+from kassa.models import Base
+from kassa.web.app import create_app
 from tests.factories import make_organization, make_register, make_staff, make_store
 
 PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
@@ -152,3 +157,22 @@ async def shop(session: AsyncSession, client: httpx.AsyncClient) -> Shop:
 
 
 ShopFactory = Callable[[], Awaitable[Shop]]
+
+
+@pytest.fixture
+async def committed_shop(migrated_database: Database, database_url: str) -> AsyncIterator[Shop]:
+    """The shop on a database whose units of work really commit, for tests of concurrent
+    requests (several connections); every table is emptied afterwards."""
+    database = Database(database_url, engine=migrated_database.engine)
+    set_database(database)
+    async with database.unit_of_work() as session:
+        data = await build_shop(session)
+    app = create_app(Settings(database_url=database_url, enable_ui=False, secret_key="test"), database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://kassa.test"
+    ) as client:
+        yield Shop(client=client, **data)
+    set_database(None)
+    async with migrated_database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))

@@ -24,5 +24,7 @@ def install_hooks() -> None:
     set_member_wallet(loyalty_checkout.LoyaltyWallet())
     if loyalty_checkout.earn_on_close not in orders.BILL_CLOSED_HOOKS:
         orders.BILL_CLOSED_HOOKS.append(loyalty_checkout.earn_on_close)
+    if loyalty_checkout.give_coupon_back not in orders.BILL_DISCOUNT_REMOVED_HOOKS:
+        orders.BILL_DISCOUNT_REMOVED_HOOKS.append(loyalty_checkout.give_coupon_back)
     if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:
         returns.RETURN_APPROVED_HOOKS.append(loyalty_checkout.reverse_on_return)

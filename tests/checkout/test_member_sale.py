@@ -103,3 +103,84 @@ async def test_a_member_found_by_phone_pays_with_stored_value_and_points_and_see
     assert me_json["loyalty"]["tier_name"] == "Silver"
     orders = (await portal.me(headers, path="/orders")).json()
     assert [order["total_amount"] for order in orders] == [4370]
+
+
+async def test_a_coupon_is_the_bill_discount_once_and_a_cash_top_up_lands_in_the_drawer(shop: Shop) -> None:
+    member = await shop.call(
+        "POST",
+        "/members",
+        {
+            "phone": "13900001234",
+            "name": "Wang",
+            "privacy_policy_accepted": True,
+            "privacy_policy_version": "2026-11",
+        },
+    )
+    definition = await shop.call(
+        "POST",
+        "/loyalty/coupon-definitions",
+        {
+            "name": "¥10 off",
+            "discount_kind": "amount",
+            "discount_amount": 1000,
+            "minimum_spend_amount": 3000,
+            "valid_days": 30,
+        },
+        role=Role.OWNER,
+    )
+    coupon = await shop.call("POST", f"/members/{member['id']}/coupons", {"definition_id": definition["id"]})
+
+    bill = await shop.add(await shop.open_takeaway(), "cake")  # 28.00: below the minimum spend
+    bill = await shop.call(
+        "POST", f"/bills/{bill['id']}/member", {"version": bill["version"], "member_id": member["id"]}
+    )
+    too_little = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/coupon",
+        {"version": bill["version"], "code": coupon["code"]},
+        expect=409,
+    )
+    assert too_little["status"] == 409
+    bill = await shop.add(await shop.call("GET", f"/bills/{bill['id']}"), "americano")  # 46.00
+    applied = await shop.call(
+        "POST", f"/bills/{bill['id']}/coupon", {"version": bill["version"], "code": coupon["code"]}
+    )
+    bill = await shop.call("GET", f"/bills/{bill['id']}")
+    assert (applied["discount_amount"], bill["total_amount"]) == (1000, 3600)
+    assert bill["discount_reason"].startswith("coupon ")
+    # taken off, the coupon is usable again; put back on, it counts once
+    bill = await shop.call("POST", f"/bills/{bill['id']}/discount/remove", {"version": bill["version"]})
+    assert [item["status"] for item in await shop.call("GET", f"/members/{member['id']}/coupons")] == [
+        "issued"
+    ]
+    await shop.call(
+        "POST", f"/bills/{bill['id']}/coupon", {"version": bill["version"], "code": coupon["code"]}
+    )
+    bill = await shop.call("GET", f"/bills/{bill['id']}")
+    bill = await shop.pay(bill, "card", approval_code="C1")
+    other = await shop.add(await shop.open_takeaway(), "cake", 2)
+    other = await shop.call(
+        "POST", f"/bills/{other['id']}/member", {"version": other["version"], "member_id": member["id"]}
+    )
+    used = await shop.call(
+        "POST",
+        f"/bills/{other['id']}/coupon",
+        {"version": other["version"], "code": coupon["code"]},
+        expect=409,
+    )
+    assert "redeemed" in used["detail"]
+
+    # a cash top-up at the register goes into the drawer's expected cash
+    shift = await shop.call("POST", f"/registers/{shop.register_ids[0]}/shifts", {"amount": 10000})
+    key = new_key()
+    for _ in range(2):  # a repeated request tops up once
+        await shop.call(
+            "POST",
+            f"/members/{member['id']}/stored-value/top-ups",
+            {"amount": 5000, "tender": "cash"},
+            key=key,
+        )
+    account = await shop.call("GET", f"/members/{member['id']}/loyalty")
+    assert account["principal_amount"] == 5000
+    x_report = await shop.call("GET", f"/shifts/{shift['id']}/x-report")
+    assert x_report["expected_cash_amount"] == 10000 + 5000

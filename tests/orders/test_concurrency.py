@@ -8,37 +8,15 @@ connections), so they commit and empty every table afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from kassa.core.database import Database, set_database
-from kassa.core.settings import Settings
-from kassa.models import Base
+from kassa.core.database import Database
 from kassa.orders.models import Bill
 from kassa.payments.models import Payment
-from kassa.web.app import create_app
-from tests.shop import Shop, build_shop, new_key
-
-
-@pytest.fixture
-async def committed_shop(migrated_database: Database, database_url: str) -> AsyncIterator[Shop]:
-    database = Database(database_url, engine=migrated_database.engine)
-    set_database(database)
-    async with database.unit_of_work() as session:
-        data = await build_shop(session)
-    app = create_app(Settings(database_url=database_url, enable_ui=False, secret_key="test"), database)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://kassa.test"
-    ) as client:
-        yield Shop(client=client, **data)
-    set_database(None)
-    async with migrated_database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+from tests.shop import Shop, new_key
 
 
 async def _post(

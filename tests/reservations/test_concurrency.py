@@ -13,11 +13,8 @@ from sqlalchemy import func, select
 
 from kassa.core.database import Database
 from kassa.reservations.models import Reservation, ReservationTable
-from tests.orders.test_concurrency import committed_shop
 from tests.reservations.conftest import local, tomorrow
 from tests.shop import Shop
-
-__all__ = ["committed_shop"]
 
 BOOKINGS = 6
 

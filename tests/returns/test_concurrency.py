@@ -11,11 +11,8 @@ from sqlalchemy import func, select
 from kassa.core.auth import Role
 from kassa.core.database import Database
 from kassa.payments.models import Payment, Refund
-from tests.orders.test_concurrency import committed_shop
 from tests.returns.test_returns import _line, _paid_bill
 from tests.shop import Shop
-
-__all__ = ["committed_shop"]
 
 
 async def test_two_approvals_at_once_make_one_refund(

@@ -7,38 +7,15 @@ and empty every table afterwards."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, func, select
 
-from kassa.core.database import Database, set_database
-from kassa.core.settings import Settings
-from kassa.models import Base
+from kassa.core.database import Database
 from kassa.orders.models import Bill
 from kassa.telephony.models import PhoneAssistant, PhoneCall
-from kassa.web.app import create_app
-from tests.shop import Shop, build_shop
+from tests.shop import Shop
 from tests.telephony.conftest import call_in, make_member, pair, pair_phone, pairing_code, ring
-
-
-@pytest.fixture
-async def committed_shop(migrated_database: Database, database_url: str) -> AsyncIterator[Shop]:
-    database = Database(database_url, engine=migrated_database.engine)
-    set_database(database)
-    async with database.unit_of_work() as session:
-        data = await build_shop(session)
-    app = create_app(Settings(database_url=database_url, enable_ui=False, secret_key="test"), database)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://kassa.test"
-    ) as client:
-        yield Shop(client=client, **data)
-    set_database(None)
-    async with migrated_database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
 
 
 async def _count(database: Database, query: Select[Any]) -> int:

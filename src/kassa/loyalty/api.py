@@ -7,11 +7,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
+from pydantic import BaseModel, Field
 
 from kassa.core import idempotency
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
-from kassa.loyalty import service
+from kassa.loyalty import checkout, service
 from kassa.loyalty.models import Coupon, StoredValueEntry, Tier
 from kassa.loyalty.schemas import (
     CouponDefinitionIn,
@@ -33,6 +34,7 @@ from kassa.loyalty.schemas import (
     TopUpIn,
     TopUpOut,
 )
+from kassa.payments.models import Tender
 from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["loyalty"])
@@ -202,14 +204,16 @@ async def top_up(
     """Put money on the member's card (taken at the register by `tender`), with the top-up
     bonus the organization gives. The same `Idempotency-Key` answers the first top-up."""
     settings = await service.get_loyalty_settings(session, actor)
-    done = await service.top_up(
-        session,
-        actor,
-        member_id,
-        Money(body.amount, settings.currency),
-        tender=body.tender,
-        idempotency_key=idempotency_key,
-    )
+    amount = Money(body.amount, settings.currency)
+    if body.tender in (Tender.CASH, Tender.CARD):
+        # At the register: cash goes into the drawer's count.
+        done = await checkout.top_up_at_register(
+            session, actor, member_id, amount, tender=Tender(body.tender), idempotency_key=idempotency_key
+        )
+    else:
+        done = await service.top_up(
+            session, actor, member_id, amount, tender=body.tender, idempotency_key=idempotency_key
+        )
     last: StoredValueEntry = done.bonus or done.top_up
     return TopUpOut(
         top_up=StoredValueEntryOut.model_validate(done.top_up),
@@ -267,3 +271,16 @@ async def issue_member_coupon(
     if not coupons:
         raise ValidationFailed("no coupon was issued", field="definition_id")
     return CouponOut.model_validate(coupons[0])
+
+
+class CouponOnBillIn(BaseModel):
+    version: int = Field(ge=1, description="The bill version you saw")
+    code: str = Field(min_length=1, max_length=40, description="The coupon's code (as the member shows it)")
+
+
+@router.post("/bills/{bill_id}/coupon", summary="Use a member's coupon on their bill (as the bill discount)")
+async def apply_coupon(
+    bill_id: int, body: CouponOnBillIn, actor: CurrentActor, session: Session
+) -> dict[str, int]:
+    bill = await checkout.apply_coupon(session, actor, bill_id, body.version, body.code)
+    return {"bill_id": bill.id, "version": bill.version, "discount_amount": bill.discount_amount}

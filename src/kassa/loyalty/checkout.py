@@ -15,16 +15,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kassa.core.auth import Actor
+from kassa.core.auth import Actor, Permission
+from kassa.core.errors import Conflict, ValidationFailed
 from kassa.core.i18n import format_money, translator
 from kassa.core.money import Money, allocate
 from kassa.loyalty import service as loyalty
 from kassa.loyalty.accounts import account_of, loyalty_settings, organization_today
+from kassa.loyalty.models import Coupon, CouponStatus
 from kassa.members.models import Member
 from kassa.members.profile import usual_order
+from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillLine, BillStatus, LineStatus
 from kassa.orders.totals import totals_of
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
+from kassa.shifts import service as shifts
+from kassa.shifts.models import CashMovement, CashMovementKind, Shift, ShiftStatus
 from kassa.stores.models import Store
 
 
@@ -90,8 +95,6 @@ async def _points_for(session: AsyncSession, organization_id: int, amount: Money
     settings = await loyalty_settings(session, organization_id)
     points, remainder = divmod(amount.amount * settings.redeem_points, settings.redeem_value_amount)
     if remainder:
-        from kassa.core.errors import ValidationFailed
-
         raise ValidationFailed(
             f"{amount} is not a whole number of points ({settings.redeem_points} points = "
             f"{Money(settings.redeem_value_amount, amount.currency)})",
@@ -199,3 +202,82 @@ async def member_facts(session: AsyncSession, organization_id: int, member_id: i
     if usual:
         facts.append("♥ " + ", ".join(item.name for item in usual))
     return facts
+
+
+# --- coupons on a bill, top-ups at the register ---------------------------------------
+
+
+COUPON_REASON_PREFIX = "coupon "
+
+
+async def apply_coupon(session: AsyncSession, actor: Actor, bill_id: int, version: int, code: str) -> Bill:
+    """Use a member's coupon on their bill: it becomes the bill discount (a fixed amount, the
+    coupon named as the reason), so receipts, VAT, the Z report and return refunds treat it
+    like any bill discount. Taking the discount off gives the coupon back."""
+    actor.require(Permission.BILL_EDIT)
+    bill = await orders.lock_bill(session, actor, bill_id, version)
+    coupon = await loyalty.find_coupon(session, actor, code)
+    if bill.member_id is None:
+        raise Conflict("attach the coupon's member to the bill first", field="code")
+    if bill.discount_reason is not None or bill.discount_basis_points or bill.discount_fixed_amount:
+        raise Conflict("the bill has a discount already; take it off first", field="code")
+    lines = await orders.bill_lines(session, bill.id, include_voided=False)
+    eligible = sum(
+        line.total_amount for line in lines if not coupon.product_ids or line.product_id in coupon.product_ids
+    )
+    discount = await loyalty.redeem_coupon(
+        session, actor, coupon.id, bill.id, bill.subtotal_amount, min(eligible, bill.subtotal_amount)
+    )
+    bill.discount_fixed_amount = discount
+    bill.discount_basis_points = None
+    bill.discount_reason = f"{COUPON_REASON_PREFIX}{coupon.code} {coupon.name}"[:200]
+    bill.discount_by_staff_id = actor.staff_id
+    bill.rounding_amount = 0
+    await orders.recalculate(session, bill)
+    orders.announce(session, bill)
+    return bill
+
+
+async def give_coupon_back(session: AsyncSession, actor: Actor, bill: Bill) -> None:
+    """The bill discount came off: a coupon redeemed on this bill is usable again."""
+    coupon = await session.scalar(
+        select(Coupon).where(Coupon.redeemed_bill_id == bill.id, Coupon.status == CouponStatus.REDEEMED)
+    )
+    if coupon is not None:
+        system = _system(coupon.organization_id, bill.store_id, "coupon given back")
+        await loyalty.unredeem_coupon(session, system, coupon.id, bill.id)
+
+
+async def top_up_at_register(
+    session: AsyncSession,
+    actor: Actor,
+    member_id: int,
+    amount: Money,
+    *,
+    tender: Tender,
+    idempotency_key: str,
+) -> loyalty.TopUp:
+    """The customer pays money onto their card at the register: cash goes into this
+    register's drawer (a cash-in movement on its open shift, so the count adds up)."""
+    if tender not in (Tender.CASH, Tender.CARD):
+        raise ValidationFailed("top up with cash or a card", field="tender")
+    done = await loyalty.top_up(
+        session, actor, member_id, amount, tender=tender.value, idempotency_key=idempotency_key
+    )
+    if tender == Tender.CASH and actor.register_id is not None:
+        shift = await session.scalar(
+            select(Shift).where(Shift.register_id == actor.register_id, Shift.status == ShiftStatus.OPEN)
+        )
+        already = await session.scalar(
+            select(CashMovement.id).where(CashMovement.reason == f"stored value top-up {done.top_up.id}")
+        )
+        if shift is not None and already is None:
+            await shifts.record_cash_movement(
+                session,
+                actor,
+                shift.id,
+                kind=CashMovementKind.CASH_IN,
+                amount=amount.amount,
+                reason=f"stored value top-up {done.top_up.id}",
+            )
+    return done

@@ -4,6 +4,7 @@ owners (``settings.manage``) change them. Amounts are typed in major units (18.0
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.catalog import service as catalog
 from kassa.catalog.products import localized_name
@@ -22,8 +24,13 @@ from kassa.core.i18n import N_, format_money
 from kassa.core.money import Money
 from kassa.loyalty import checkout
 from kassa.loyalty import service as loyalty
+from kassa.loyalty.accounts import organization_today
 from kassa.loyalty.models import CouponDefinition, DiscountKind, LoyaltySettings, Tier, TierBasis
-from kassa.orders.ui.hooks import MEMBER_FACT_LOADERS
+from kassa.orders.ui.hooks import MEMBER_ACTIONS, MEMBER_FACT_LOADERS, RegisterAction
+from kassa.orders.ui.screen import RegisterScreen
+from kassa.orders.ui.view import parse_amount
+from kassa.orders.ui.widgets import dialog_card, run
+from kassa.payments.models import Tender
 from kassa.web.layout import backoffice_frame, current_locale, gettext, notify_error, require_backoffice_actor
 
 TOUCH = "min-h-[48px]"
@@ -517,3 +524,102 @@ def _coupons_card(actor: Actor, data: PageData) -> None:
 # The register's member strip shows tier, points, balance, coupons and the usual order.
 if checkout.member_facts not in MEMBER_FACT_LOADERS:
     MEMBER_FACT_LOADERS.append(checkout.member_facts)
+
+
+# --- at the register: a coupon on the bill, a top-up onto the card ------------------------
+
+
+async def _coupon_dialog(screen: RegisterScreen, _line: object) -> None:
+    _ = screen._
+    view = screen.view
+    if view is None or view.member is None:
+        return
+    member_id = view.member.id
+    async with get_database().read_only() as session:
+        coupons = await loyalty.member_coupons(
+            session,
+            screen.actor,
+            member_id,
+            usable_on=await organization_today(session, screen.actor.organization_id),
+        )
+    with dialog_card(screen.root, _("Coupons"), "coupons", 460) as dialog:
+        if not coupons:
+            ui.label(_("No coupon to use today.")).classes("opacity-70")
+        code = ui.input(_("Coupon code")).props("outlined autocomplete=off").classes("w-full text-lg")
+        code.props('data-testid="coupon-code"')
+
+        async def use(text: str) -> None:
+            async def apply(session: AsyncSession, bill_id: int, version: int) -> object:
+                return await checkout.apply_coupon(session, screen.actor, bill_id, version, text)
+
+            if await screen.act(apply) is not None:
+                dialog.submit(text)
+
+        for coupon in coupons:
+            ui.button(
+                f"{coupon.name} · {coupon.code} · {coupon.valid_until:%m-%d}",
+                on_click=lambda code_text=coupon.code: use(code_text),
+            ).props("no-caps unelevated color=teal-1 text-color=teal-10").classes(
+                "w-full min-h-[56px]"
+            ).props(f'data-testid="coupon-{coupon.code}"')
+        ui.button(_("Use the code"), icon="local_offer", on_click=lambda: use(code.value or "")).props(
+            "no-caps unelevated color=positive"
+        ).classes("w-full min-h-[56px]").props('data-testid="coupon-use"')
+    await run(dialog)
+
+
+async def _top_up_dialog(screen: RegisterScreen, _line: object) -> None:
+    _ = screen._
+    view = screen.view
+    if view is None or view.member is None:
+        return
+    member_id = view.member.id
+    key = f"top-up-{secrets.token_hex(8)}"  # one per dialog: a double tap tops up once
+    with dialog_card(screen.root, _("Top up the member's card"), "top-up", 420) as dialog:
+        amount = (
+            ui.input(_("Amount"))
+            .props("outlined inputmode=decimal autocomplete=off")
+            .classes("w-full text-lg")
+        )
+        amount.props('data-testid="top-up-amount"')
+
+        async def top_up(tender: Tender) -> None:
+            value = parse_amount(amount.value or "", screen.store.currency)
+            if value is None or value <= 0:
+                screen.notify(_("Type the amount to top up."), "warning")
+                return
+            try:
+                async with get_database().unit_of_work() as session:
+                    await checkout.top_up_at_register(
+                        session,
+                        screen.actor,
+                        member_id,
+                        Money(value, screen.store.currency),
+                        tender=tender,
+                        idempotency_key=key,
+                    )
+            except KassaError as error:
+                screen.error(error)
+                return
+            dialog.submit(value)
+            await screen.reload()
+            screen.notify(_("Topped up {amount}.").format(amount=screen.money(value)), "positive")
+
+        with ui.row().classes("w-full gap-2 flex-nowrap"):
+            ui.button(_("Cash"), icon="payments", on_click=lambda: top_up(Tender.CASH)).props(
+                "no-caps unelevated color=positive"
+            ).classes("flex-1 min-h-[56px]").props('data-testid="top-up-cash"')
+            ui.button(_("Card"), icon="credit_card", on_click=lambda: top_up(Tender.CARD)).props(
+                "no-caps unelevated color=teal-8"
+            ).classes("flex-1 min-h-[56px]").props('data-testid="top-up-card"')
+    await run(dialog)
+
+
+MEMBER_ACTIONS.extend(
+    action
+    for action in (
+        RegisterAction(N_("Coupons"), "local_offer", "member-coupons", _coupon_dialog),
+        RegisterAction(N_("Top up"), "account_balance_wallet", "member-top-up", _top_up_dialog),
+    )
+    if action.testid not in {existing.testid for existing in MEMBER_ACTIONS}
+)

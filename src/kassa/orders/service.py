@@ -560,6 +560,11 @@ async def discount_bill(
     return bill
 
 
+BillClosedHook = Callable[[AsyncSession, Actor, Bill], Awaitable[None]]
+# Told when a bill discount comes off (a coupon used as the discount becomes usable again).
+BILL_DISCOUNT_REMOVED_HOOKS: list[BillClosedHook] = []
+
+
 async def remove_bill_discount(session: AsyncSession, actor: Actor, bill_id: int, version: int) -> Bill:
     """Take the bill discount off (before a split, or when it was given by mistake)."""
     actor.require(Permission.BILL_DISCOUNT)
@@ -570,6 +575,8 @@ async def remove_bill_discount(session: AsyncSession, actor: Actor, bill_id: int
     bill.discount_by_staff_id = None
     bill.rounding_amount = 0
     await recalculate(session, bill)
+    for hook in BILL_DISCOUNT_REMOVED_HOOKS:
+        await hook(session, actor, bill)
     audit.record(
         session, actor, "bill.discount_remove", "bill", bill.id, store_id=bill.store_id, before=before
     )
@@ -918,7 +925,6 @@ async def close(session: AsyncSession, actor: Actor, bill_id: int, version: int)
 
 
 # Told when a bill is paid and closed, in the same transaction (loyalty credits points).
-BillClosedHook = Callable[[AsyncSession, Actor, Bill], Awaitable[None]]
 BILL_CLOSED_HOOKS: list[BillClosedHook] = []
 
 

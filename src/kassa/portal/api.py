@@ -7,7 +7,9 @@ to the ``/portal/me`` routes. Staff tokens are not portal tokens, and the revers
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -15,6 +17,7 @@ from kassa.core.database import commit
 from kassa.members import service as members
 from kassa.members.models import ConsentKind, Member
 from kassa.portal import account, loyalty_view, service
+from kassa.portal import reservations as portal_reservations
 from kassa.portal.schemas import (
     CodeRequest,
     CodeRequested,
@@ -32,6 +35,9 @@ from kassa.portal.schemas import (
     OrderOut,
     PasswordIn,
     PasswordLogin,
+    PortalReservationIn,
+    PortalReservationOut,
+    PortalSlotsOut,
     PortalStoreOut,
     ProfileUpdate,
     RegistrationIn,
@@ -275,6 +281,88 @@ async def export_data(identity: CurrentMember, session: Session) -> Response:
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{account.export_filename(data)}"'},
     )
+
+
+def reservation_out(item: portal_reservations.MemberReservation) -> PortalReservationOut:
+    reservation = item.reservation
+    zone = ZoneInfo(item.timezone)
+    return PortalReservationOut(
+        id=reservation.id,
+        store_id=reservation.store_id,
+        store_name=item.store_name,
+        status=reservation.status,
+        party_size=reservation.party_size,
+        starts_at=reservation.starts_at.astimezone(zone),
+        ends_at=reservation.ends_at.astimezone(zone),
+        table_names=list(item.table_names),
+        notes=reservation.notes,
+        can_cancel=item.can_cancel,
+    )
+
+
+@router.get(
+    "/portal/me/reservations/slots", response_model=PortalSlotsOut, summary="Free times to book a table"
+)
+async def reservation_slots(
+    identity: CurrentMember,
+    session: Session,
+    day: Annotated[date, Query(description="The store's local date")],
+    party_size: Annotated[int, Query(ge=1, le=100)],
+    store_id: Annotated[int | None, Query(description="Default: the store the member logged in at")] = None,
+) -> PortalSlotsOut:
+    """The start times of `day` at which the party can book, from now on."""
+    free = await portal_reservations.free_slots(session, identity, day, party_size, store_id)
+    return PortalSlotsOut(
+        store_id=free.store.id,
+        day=free.day,
+        party_size=free.party_size,
+        duration_minutes=free.duration_minutes,
+        slots=free.slots,
+    )
+
+
+@router.get(
+    "/portal/me/reservations",
+    response_model=list[PortalReservationOut],
+    summary="My reservations still to come, soonest first",
+)
+async def my_reservations(identity: CurrentMember, session: Session) -> list[PortalReservationOut]:
+    return [reservation_out(item) for item in await portal_reservations.upcoming(session, identity)]
+
+
+@router.post(
+    "/portal/me/reservations",
+    response_model=PortalReservationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Book a table",
+)
+async def book_reservation(
+    body: PortalReservationIn, identity: CurrentMember, session: Session
+) -> PortalReservationOut:
+    """At one of the free slots; 409 naming `starts_at` when no table is free any more, 422
+    naming `starts_at` for a time that is not a slot or has passed."""
+    item = await portal_reservations.book(
+        session,
+        identity,
+        starts_at=body.starts_at,
+        party_size=body.party_size,
+        notes=body.notes,
+        store_id=body.store_id,
+    )
+    return reservation_out(item)
+
+
+@router.post(
+    "/portal/me/reservations/{reservation_id}/cancel",
+    response_model=PortalReservationOut,
+    summary="Cancel my reservation",
+)
+async def cancel_reservation(
+    reservation_id: int, identity: CurrentMember, session: Session
+) -> PortalReservationOut:
+    """404 for a reservation that is not the member's; 409 naming `status` once it is seated,
+    done or cancelled."""
+    return reservation_out(await portal_reservations.cancel(session, identity, reservation_id))
 
 
 @router.get(

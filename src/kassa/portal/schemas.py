@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kassa.members.models import ConsentKind, ConsentSource
 from kassa.orders.models import BillStatus
+from kassa.reservations.models import ReservationStatus
 
 
 class PortalStoreOut(BaseModel):
@@ -193,3 +194,31 @@ class StaffFeedbackOut(BaseModel):
     card_number: str
     bill_id: int | None
     bill_number: str | None
+
+
+class PortalSlotsOut(BaseModel):
+    store_id: int
+    day: date
+    party_size: int
+    duration_minutes: int
+    slots: list[datetime] = Field(description="Free start times, in the store's time zone")
+
+
+class PortalReservationIn(BaseModel):
+    starts_at: datetime = Field(description="One of the free slots; without an offset: the store's time zone")
+    party_size: int = Field(ge=1, le=100)
+    notes: str = Field(default="", max_length=500)
+    store_id: int | None = Field(default=None, description="Default: the store the member logged in at")
+
+
+class PortalReservationOut(BaseModel):
+    id: int
+    store_id: int
+    store_name: str
+    status: ReservationStatus
+    party_size: int
+    starts_at: datetime = Field(description="In the store's time zone")
+    ends_at: datetime
+    table_names: list[str]
+    notes: str
+    can_cancel: bool

@@ -54,6 +54,7 @@ RESEND_SECONDS = 60
 NAVIGATION = (
     ("", "qr_code_2", N_("My card")),
     ("/orders", "receipt_long", N_("Orders")),
+    ("/reserve", "event_seat", N_("Book a table")),
     ("/feedback", "rate_review", N_("Feedback")),
     ("/me", "person", N_("Me")),
 )

@@ -143,7 +143,10 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
     from kassa.notifications import ui as notifications_ui  # noqa: F401 - importing registers its pages
     from kassa.orders.ui import floor, register  # noqa: F401 - importing registers their pages
-    from kassa.portal import feedback_ui  # noqa: F401 - the back office's member feedback page
+    from kassa.portal import (
+        feedback_ui,  # noqa: F401 - the back office's member feedback page
+        reserve_ui,  # noqa: F401 - the member portal's "Book a table" page
+    )
     from kassa.portal import ui as portal_ui  # noqa: F401 - the member portal's pages
     from kassa.reservations import ui as reservations_ui  # noqa: F401 - pages, register view, floor marks
     from kassa.returns import ui as returns_ui  # noqa: F401 - pages, register buttons and badge

@@ -31,6 +31,8 @@ class RegisterAction:
 LINE_ACTIONS: list[RegisterAction] = []
 # Under a paid bill (no line).
 PAID_BILL_ACTIONS: list[RegisterAction] = []
+# Beside the member on an open bill (loyalty: coupons, top-up).
+MEMBER_ACTIONS: list[RegisterAction] = []
 
 # Short facts about the member on a bill (tier, points, balance, usual order), each loader
 # given (session, organization id, member id) and returning lines to show under the name.

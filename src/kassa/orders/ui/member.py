@@ -15,6 +15,7 @@ from kassa.core.phones import display_phone
 from kassa.members import service as members
 from kassa.members.models import Member
 from kassa.orders import service as orders
+from kassa.orders.ui.hooks import MEMBER_ACTIONS
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.widgets import dialog_card, run
 
@@ -40,6 +41,13 @@ def member_strip(screen: RegisterScreen) -> None:
             ui.label(f"{member.name} · {member.phone}").classes("text-sm font-bold truncate")
             details = [_("Card {number}").format(number=member.card_number), *member.facts]
             ui.label(" · ".join(details)).classes("text-xs opacity-80 truncate")
+        for action in MEMBER_ACTIONS:
+            if action.is_shown(screen, None):
+                ui.button(
+                    icon=action.icon, on_click=lambda action=action: action.on_click(screen, None)
+                ).props("flat round color=teal-8").props(f'data-testid="{action.testid}"').tooltip(
+                    _(action.label)
+                )
         ui.button(icon="swap_horiz", on_click=lambda: member_dialog(screen)).props(
             "flat round color=teal-8"
         ).props('data-testid="bill-member-change"').tooltip(_("Change member"))
