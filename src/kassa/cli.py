@@ -74,6 +74,7 @@ def _print_demo_logins() -> None:
         typer.echo(f"    {login.role.value:<8} {login.name:<24} PIN {login.pin}{extra}")
     typer.echo(f"  Back office: http://{settings.host}:{settings.port}/backoffice/login")
     typer.echo(f"  API docs:    http://{settings.host}:{settings.port}/api/docs")
+    typer.echo(f"  Member portal (phone): http://{settings.host}:{settings.port}/m/1")
     typer.echo("")
 
 
