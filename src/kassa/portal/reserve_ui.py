@@ -80,14 +80,14 @@ async def reserve_page(store_id: int) -> None:
     header(context)
     footer(context, "/reserve")
 
-    async def load_slots() -> None:
-        async def read(session: AsyncSession, identity: PortalIdentity) -> list[datetime]:
-            free = await portal_reservations.free_slots(
-                session, identity, choice.day, choice.party_size, context.store.id
-            )
-            return free.slots
+    async def read_slots(session: AsyncSession, identity: PortalIdentity) -> list[datetime]:
+        free = await portal_reservations.free_slots(
+            session, identity, choice.day, choice.party_size, context.store.id
+        )
+        return free.slots
 
-        choice.slots = await act(context, read) or []
+    async def load_slots() -> None:
+        choice.slots = await act(context, read_slots) or []
         slot_grid.refresh()
 
     async def load_reservations() -> list[MemberReservation]:
@@ -129,7 +129,9 @@ async def reserve_page(store_id: int) -> None:
         await load_slots()
 
     def confirm(starts_at: datetime) -> None:
+        dialogs.clear()  # the one before was closed
         with (
+            dialogs,
             ui.dialog() as dialog,
             ui.card().classes("items-stretch gap-3 p-4").style("width: min(420px, 94vw)"),
         ):
@@ -154,7 +156,9 @@ async def reserve_page(store_id: int) -> None:
         async def action(session: AsyncSession, identity: PortalIdentity) -> MemberReservation:
             return await portal_reservations.cancel(session, identity, item.reservation.id)
 
+        dialogs.clear()  # the one before was closed
         with (
+            dialogs,
             ui.dialog() as dialog,
             ui.card().classes("items-stretch gap-3 p-4").style("width: min(420px, 94vw)"),
         ):
@@ -234,7 +238,9 @@ async def reserve_page(store_id: int) -> None:
                         "self-end min-h-[48px]"
                     )
 
+    choice.slots = await act(context, read_slots) or []
     with main_column():
+        dialogs = ui.element("div")  # outside the lists, which are redrawn while a dialog acts
         ui.label(_("Book a table")).classes("text-2xl font-bold")
         section_title(_("Day"))
         day_chips()
@@ -255,7 +261,6 @@ async def reserve_page(store_id: int) -> None:
         slot_grid()
         section_title(_("My reservations"))
         await upcoming_list()
-    await load_slots()
 
 
 def format_datetime_in(item: MemberReservation, context: PortalContext, pattern: str) -> str:
