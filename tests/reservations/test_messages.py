@@ -46,10 +46,13 @@ async def test_the_booking_is_confirmed_by_sms_and_the_reply_1_confirms_it(
     assert confirmation.event == "reservation_confirmation"
     day = tomorrow()
     assert confirmation.body.startswith("【Store ")
-    assert f"王女士，您已预订{day.month}月{day.day}日 19:00，4位。回复1确认，回复2取消。" in confirmation.body
     code = booked["reply_code"]
     assert code is not None
     assert len(code) == 4
+    assert (
+        f"王女士，您已预订{day.month}月{day.day}日 19:00，4位。回复1 {code}确认，回复2 {code}取消。"
+        in confirmation.body
+    )
 
     await _reply(terrace, f"1 {code}")
     confirmed = await terrace.shop.call("GET", f"/reservations/{booked['id']}")

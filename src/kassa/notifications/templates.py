@@ -85,11 +85,18 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec(
             "reservation_confirmation",
             "A table reservation was made",
-            {"store_name": "甜心咖啡", "name": "王女士", "time": "12月1日 19:00", "party_size": "4"},
             {
-                "zh_CN": "【{store_name}】{name}，您已预订{time}，{party_size}位。回复1确认，回复2取消。",
+                "store_name": "甜心咖啡",
+                "name": "王女士",
+                "time": "12月1日 19:00",
+                "party_size": "4",
+                "code": "4821",
+            },
+            {
+                "zh_CN": "【{store_name}】{name}，您已预订{time}，{party_size}位。"
+                "回复1 {code}确认，回复2 {code}取消。",
                 "en": "{store_name}: {name}, your table for {party_size} is booked for {time}. "
-                "Reply 1 to confirm, 2 to cancel.",
+                "Reply 1 {code} to confirm, 2 {code} to cancel.",
             },
         ),
         EventSpec(

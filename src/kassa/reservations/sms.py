@@ -58,6 +58,7 @@ async def send_confirmation(
             "name": reservation.customer_name,
             "time": when_text(store, reservation.starts_at, with_date=True),
             "party_size": str(reservation.party_size),
+            "code": reservation.reply_code,
         },
         cause=notifications.Cause.of(actor, "reservation.booked"),
         subject=(SUBJECT, reservation.id),
