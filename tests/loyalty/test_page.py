@@ -40,7 +40,7 @@ def test_the_owner_changes_top_up_bonuses_and_tiers(server: str, browser: Browse
     _testid(page, "top-up-minimum").last.fill("2000.00")
     _testid(page, "top-up-bonus").last.fill("400.00")
     _testid(page, "save-loyalty-settings").click()
-    expect(page.get_by_text("已保存")).to_be_visible()
+    expect(page.get_by_text("已保存").first).to_be_visible(timeout=15_000)
 
     _testid(page, "add-tier").click()
     expect(tiers).to_have_count(3)
@@ -48,7 +48,7 @@ def test_the_owner_changes_top_up_bonuses_and_tiers(server: str, browser: Browse
     _testid(page, "tier-spend").last.fill("20000.00")
     _testid(page, "tier-discount").last.fill("15")
     _testid(page, "save-tiers").click()
-    expect(page.get_by_text("已保存").last).to_be_visible()
+    expect(page.get_by_text("已保存").last).to_be_visible(timeout=15_000)
 
     page.reload()
     expect(_testid(page, "top-up-rule")).to_have_count(3)
