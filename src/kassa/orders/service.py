@@ -403,6 +403,21 @@ async def change_line_quantity(
     return line
 
 
+def _mark_voided(line: BillLine, actor: Actor, reason: str) -> None:
+    line.status = LineStatus.VOIDED
+    line.voided_at = utc_now()
+    line.voided_by_staff_id = actor.staff_id
+    line.void_reason = reason[:200] or None
+
+
+async def _recalculate_after_taking_off(session: AsyncSession, bill: Bill) -> None:
+    """New totals once something came off the bill; what is paid may not exceed them."""
+    bill.rounding_amount = 0
+    await recalculate(session, bill)
+    if bill.paid_amount > bill.total_amount:
+        raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
+
+
 async def void_line(
     session: AsyncSession, actor: Actor, bill_id: int, version: int, line_id: int, reason: str
 ) -> BillLine:
@@ -416,14 +431,8 @@ async def void_line(
     store = await session.get(Store, bill.store_id)
     assert store is not None
     await _change_stock_for(session, actor, store, line, line.quantity, f"voided on bill {bill.number}")
-    line.status = LineStatus.VOIDED
-    line.voided_at = utc_now()
-    line.voided_by_staff_id = actor.staff_id
-    line.void_reason = reason.strip() or None
-    bill.rounding_amount = 0
-    await recalculate(session, bill)
-    if bill.paid_amount > bill.total_amount:
-        raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
+    _mark_voided(line, actor, reason.strip())
+    await _recalculate_after_taking_off(session, bill)
     audit.record(
         session,
         actor,
@@ -1037,10 +1046,7 @@ async def take_back(
         await _change_stock_for(session, actor, store, line, quantity, f"returned on bill {bill.number}")
     before = line.quantity
     if quantity == line.quantity:
-        line.status = LineStatus.VOIDED
-        line.voided_at = utc_now()
-        line.voided_by_staff_id = actor.staff_id
-        line.void_reason = reason[:200] or None
+        _mark_voided(line, actor, reason)
     else:
         line.quantity -= quantity
         line.discount_amount, line.total_amount = line_total(
@@ -1048,10 +1054,7 @@ async def take_back(
             line.quantity,
             Discount(line.discount_basis_points, line.discount_fixed_amount),
         )
-    bill.rounding_amount = 0
-    await recalculate(session, bill)
-    if bill.paid_amount > bill.total_amount:
-        raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
+    await _recalculate_after_taking_off(session, bill)
     audit.record(
         session,
         actor,
