@@ -37,6 +37,7 @@ def test_the_owner_changes_top_up_bonuses_and_tiers(server: str, browser: Browse
     expect(_testid(page, "top-up-rule")).to_have_count(2)
 
     _testid(page, "add-top-up-rule").click()
+    expect(_testid(page, "top-up-rule")).to_have_count(3)  # fill the new row once it is drawn
     _testid(page, "top-up-minimum").last.fill("2000.00")
     _testid(page, "top-up-bonus").last.fill("400.00")
     _testid(page, "save-loyalty-settings").click()
