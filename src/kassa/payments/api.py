@@ -13,7 +13,7 @@ from kassa.core.idempotency import HEADER
 from kassa.orders import service as orders
 from kassa.orders.api import bill_out
 from kassa.orders.schemas import BillOut, PaymentOut
-from kassa.payments import member_tenders, service
+from kassa.payments import service
 from kassa.payments.models import Tender
 from kassa.payments.schemas import PaymentIn, PaymentVoid, SaleIn
 from kassa.web.dependencies import CurrentActor, Session, database_of
@@ -87,7 +87,7 @@ async def take_payment(
             # The outcome was stored by another unit of work: read it afresh.
             session.expire_all()
     else:
-        await member_tenders.take_member_tender(
+        await service.take_member_tender(
             session,
             actor,
             bill_id,

@@ -24,6 +24,7 @@ from kassa.core.money import Money
 from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillStatus, OrderType
 from kassa.orders.totals import cash_rounding_for
+from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Tender
 from kassa.payments.providers import (
     ChargeRequest,
@@ -238,6 +239,45 @@ async def take_card(
     payment.approval_code = approval_code.strip()
     session.add(payment)
     await session.flush()
+    _record(session, actor, payment)
+    await _after_success(session, actor, bill, close_when_paid=close_when_paid)
+    return payment
+
+
+async def take_member_tender(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    *,
+    tender: Tender,
+    idempotency_key: str,
+    amount: int | None = None,
+    split_share_index: int | None = None,
+    close_when_paid: bool = True,
+) -> Payment:
+    """Pay (part of) a bill from the member's stored value or points; the member must be on
+    the bill."""
+    actor.require(Permission.PAYMENT_TAKE)
+    if tender not in MEMBER_TENDERS:
+        raise ValidationFailed("only stored value and points are member tenders", field="tender")
+    bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
+    if existing is not None:
+        return existing
+    assert bill is not None
+    if bill.member_id is None:
+        raise Conflict("attach the member to the bill first", field="member_id")
+    target = _target_amount(bill, amount, split_share_index)
+    payment = _new_payment(
+        bill, actor, tender, PaymentStatus.SUCCEEDED, target, idempotency_key, split_share_index
+    )
+    session.add(payment)
+    await session.flush()
+    taken = await member_wallet().charge(
+        session, actor, bill.member_id, tender, Money(target, bill.currency), f"payment:{payment.id}"
+    )
+    payment.provider = "member"
+    payment.provider_response = dict(taken)
     _record(session, actor, payment)
     await _after_success(session, actor, bill, close_when_paid=close_when_paid)
     return payment

@@ -29,7 +29,6 @@ from kassa.orders.ui.view import (
 )
 from kassa.orders.ui.widgets import dialog_card, keypad, qr_svg, run, selected_props
 from kassa.payments import service as payments
-from kassa.payments.member_tenders import take_member_tender
 from kassa.payments.models import Payment, PaymentStatus, Tender
 
 TENDERS = (
@@ -432,7 +431,7 @@ class PayDialog:
                 return
 
             async def pay(session: AsyncSession, bill_id: int, expected: int) -> Payment:
-                return await take_member_tender(
+                return await payments.take_member_tender(
                     session,
                     self.screen.actor,
                     bill_id,
