@@ -12,16 +12,14 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
-
-from bench.harness import database_urls, run_load, running_server
+from bench.harness import BenchClient, database_urls, run_load, running_server
 
 CLIENTS = 32
 SECONDS = 15.0
 _keys = itertools.count()
 
 
-async def _sale_items(http: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+async def _sale_items(http: BenchClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     """Three lines as a cashier rings them up: products whose stock is not counted (so the
     run never sells out), with the first option of every required modifier group."""
     menu = (await http.get("/api/v1/catalog/stores/1/menu", headers=headers)).json()
@@ -46,7 +44,7 @@ async def _sale_items(http: httpx.AsyncClient, headers: dict[str, str]) -> list[
     return items[:3]
 
 
-async def _operation(http: httpx.AsyncClient, index: int) -> Callable[[], Awaitable[bool]]:
+async def _operation(http: BenchClient, index: int) -> Callable[[], Awaitable[bool]]:
     # Half the clients on each register, each as the cashier of the demo store.
     register_id = 1 + index % 2
     login = await http.post(
@@ -95,7 +93,7 @@ async def _operation(http: httpx.AsyncClient, index: int) -> Callable[[], Awaita
     return sale
 
 
-async def _one_request_operation(http: httpx.AsyncClient, index: int) -> Callable[[], Awaitable[bool]]:
+async def _one_request_operation(http: BenchClient, index: int) -> Callable[[], Awaitable[bool]]:
     """The same sale through ``POST /api/v1/sales``: one request, one unit of work."""
     register_id = 1 + index % 2
     login = await http.post(

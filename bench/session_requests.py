@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import httpx
-
-from bench.harness import database_urls, run_load, running_server
+from bench.harness import BenchClient, database_urls, run_load, running_server
 
 CLIENTS = 32
 SECONDS = 10.0
 
 
-async def _operation(http: httpx.AsyncClient, _index: int) -> Callable[[], Awaitable[bool]]:
+async def _operation(http: BenchClient, _index: int) -> Callable[[], Awaitable[bool]]:
     login = await http.post("/api/v1/auth/pin", json={"register_id": 1, "staff_id": 3, "pin": "3333"})
     login.raise_for_status()
     headers = {"Authorization": f"Bearer {login.json()['token']}"}

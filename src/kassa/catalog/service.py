@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -484,10 +484,25 @@ async def resolve_item(
     bounds, or given for a product that is not open-price; a line below zero.
     """
     store = await store_service.get_store(session, actor, store_id)
-    product = await session.get(Product, product_id)
-    if product is None or product.organization_id != actor.organization_id or not product.is_active:
+    # The product with its category, this store's row and VAT rate: one round trip.
+    found = (
+        await session.execute(
+            select(Product, Category, StoreProduct, VatRate)
+            .join(Category, Category.id == Product.category_id)
+            .outerjoin(
+                StoreProduct, and_(StoreProduct.store_id == store_id, StoreProduct.product_id == Product.id)
+            )
+            .outerjoin(VatRate, and_(VatRate.store_id == store_id, VatRate.code == Product.vat_rate_code))
+            .where(Product.id == product_id)
+        )
+    ).first()
+    if found is None:
         raise NotFound(f"no product {product_id}", field="product_id")
-    store_row = await session.get(StoreProduct, (store_id, product_id))
+    product, category = found[0], found[1]
+    store_row: StoreProduct | None = found[2]  # outer joins: absent rows are None
+    vat_rate: VatRate | None = found[3]
+    if product.organization_id != actor.organization_id or not product.is_active:
+        raise NotFound(f"no product {product_id}", field="product_id")
     if store_row is not None and not store_row.is_available:
         raise ValidationFailed(f"{product.name} is not sold in this store", field="product_id")
     # A manager's store switch lets counted stock go below zero for everyone there.
@@ -520,7 +535,7 @@ async def resolve_item(
     else:
         base_price = Money(product.price_amount, product.currency)
 
-    modifiers, component_ids = await _resolve_modifiers(
+    modifiers, component_ids, tracked_components = await _resolve_modifiers(
         session,
         store_id,
         product,
@@ -534,28 +549,15 @@ async def resolve_item(
     if unit_price.is_negative:
         raise ValidationFailed("the options take the price below zero", field="modifier_option_ids")
 
-    vat_rate = await session.scalar(
-        select(VatRate).where(VatRate.store_id == store_id, VatRate.code == product.vat_rate_code)
-    )
     if vat_rate is None:
         raise ValidationFailed(
             f"this store has no VAT rate {product.vat_rate_code!r} for {product.name}", field="product_id"
         )
-    category = await session.get(Category, product.category_id)
-    assert category is not None
 
     consuming = [product.id, *component_ids]
-    tracked = set(
-        (
-            await session.scalars(
-                select(StoreProduct.product_id).where(
-                    StoreProduct.store_id == store_id,
-                    StoreProduct.product_id.in_(consuming),
-                    StoreProduct.is_stock_tracked.is_(True),
-                )
-            )
-        ).all()
-    )
+    tracked = set(tracked_components)
+    if store_row is not None and store_row.is_stock_tracked:
+        tracked.add(product.id)
     return ResolvedItem(
         product_id=product.id,
         name=product.name,
@@ -588,7 +590,9 @@ async def _resolve_modifiers(
     *,
     may_oversell: bool,
     may_go_negative: bool,
-) -> tuple[tuple[ResolvedModifier, ...], list[int]]:
+) -> tuple[tuple[ResolvedModifier, ...], list[int], set[int]]:
+    """The chosen options in menu order, the component products they consume, and which of
+    those components count stock in this store."""
     if len(set(option_ids)) != len(option_ids):
         raise ValidationFailed("an option is chosen twice", field="modifier_option_ids")
     groups = (
@@ -627,6 +631,7 @@ async def _resolve_modifiers(
     raise_if_problems(problems)
 
     component_ids = [option.product_id for option in options if option.product_id is not None]
+    tracked_components: set[int] = set()
     if component_ids:
         components = {
             item.id: item
@@ -655,6 +660,8 @@ async def _resolve_modifiers(
                     field="modifier_option_ids",
                     extra={"product_id": component_id},
                 )
+            if row is not None and row.is_stock_tracked:
+                tracked_components.add(component_id)
 
     resolved: list[ResolvedModifier] = []
     ordered_components: list[int] = []
@@ -672,4 +679,4 @@ async def _resolve_modifiers(
             )
             if option.product_id is not None:
                 ordered_components.append(option.product_id)
-    return tuple(resolved), ordered_components
+    return tuple(resolved), ordered_components, tracked_components

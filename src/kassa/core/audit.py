@@ -165,14 +165,17 @@ def _append_pending(session: Session) -> None:
     # A fixed lock order (sorted chain keys) keeps two multi-store transactions from deadlocking.
     for chain_key in sorted(by_chain):
         records = by_chain[chain_key]
-        session.execute(_insert_head_if_missing(session, chain_key))
-        locked = session.execute(
+        take_sequences = (
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_sequence=AuditChainHead.last_sequence + len(records))
             .returning(AuditChainHead.last_sequence, AuditChainHead.last_hash)
         )
-        last_sequence, previous_hash = locked.one()
+        locked = session.execute(take_sequences).one_or_none()
+        if locked is None:  # the chain's first record
+            session.execute(_insert_head_if_missing(session, chain_key))
+            locked = session.execute(take_sequences).one()
+        last_sequence, previous_hash = locked
         sequence = last_sequence - len(records)
         for item in records:
             sequence += 1
@@ -180,8 +183,19 @@ def _append_pending(session: Session) -> None:
             item.previous_hash = previous_hash
             item.record_hash = compute_hash(_hashed_fields(item), previous_hash)
             previous_hash = item.record_hash
-        session.add_all(records)
-        session.flush()
+        # One multi-row INSERT; the records are not needed as objects after this.
+        session.execute(
+            insert(AuditRecord),
+            [
+                {
+                    **_hashed_fields(item),
+                    "occurred_at": item.occurred_at,
+                    "previous_hash": item.previous_hash,
+                    "record_hash": item.record_hash,
+                }
+                for item in records
+            ],
+        )
         session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)

@@ -12,8 +12,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, String, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,30 +47,36 @@ async def replay_or_reserve(session: AsyncSession, scope: str, key: str, body: A
     """The stored answer of an earlier identical request, or None after reserving the key."""
     check_key(key)
     digest = request_digest(body)
-    existing = await session.get(IdempotencyRecord, (scope, key))
-    if existing is not None:
-        if existing.request_digest != digest:
-            raise ValidationFailed("this idempotency key was used for a different request", field=HEADER)
-        if existing.response is None:
-            raise Conflict("a request with this idempotency key is still running", field=HEADER)
-        return existing.response
-    try:
-        async with session.begin_nested():
-            session.add(IdempotencyRecord(scope=scope, key=key, request_digest=digest))
-    except IntegrityError:
-        # Another request with this key committed meanwhile: answer as it did.
-        stored: dict[str, Any] | None = await session.scalar(
-            select(IdempotencyRecord.response).where(
+    # Reserve first (one statement in the common case). A concurrent request holding the
+    # same key makes PostgreSQL wait for its commit; SQLite serialises writers anyway.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    reserved = await session.scalar(
+        insert(IdempotencyRecord)
+        .values(scope=scope, key=key, request_digest=digest, created_at=utc_now())
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.key)
+    )
+    if reserved is not None:
+        return None
+    existing = (
+        await session.execute(
+            select(IdempotencyRecord.request_digest, IdempotencyRecord.response).where(
                 IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
             )
         )
-        if stored is None:
-            raise Conflict("a request with this idempotency key is still running", field=HEADER) from None
-        return stored
-    return None
+    ).one()
+    if existing.request_digest != digest:
+        raise ValidationFailed("this idempotency key was used for a different request", field=HEADER)
+    if existing.response is None:
+        raise Conflict("a request with this idempotency key is still running", field=HEADER)
+    stored: dict[str, Any] = existing.response
+    return stored
 
 
 async def remember(session: AsyncSession, scope: str, key: str, response: dict[str, Any]) -> None:
-    record = await session.get(IdempotencyRecord, (scope, key))
-    assert record is not None
-    record.response = response
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        .values(response=response)
+    )

@@ -135,7 +135,10 @@ async def order_queue(store_id: int, actor: CurrentActor, session: Session) -> O
 async def add_line(
     bill_id: int, body: LineAdd, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
-    bill = await service.get_bill(session, actor, bill_id)
+    open_price = None
+    if body.open_price_amount is not None:
+        bill = await service.get_bill(session, actor, bill_id)
+        open_price = Money(body.open_price_amount, bill.currency)
     await service.add_line(
         session,
         actor,
@@ -144,9 +147,7 @@ async def add_line(
         product_id=body.product_id,
         quantity=body.quantity,
         modifier_option_ids=body.modifier_option_ids,
-        open_price=Money(body.open_price_amount, bill.currency)
-        if body.open_price_amount is not None
-        else None,
+        open_price=open_price,
         note=body.note,
     )
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from kassa.catalog import service as catalog
 from kassa.core import audit
@@ -190,13 +191,15 @@ async def lock_bill(session: AsyncSession, actor: Actor, bill_id: int, expected_
     """Take the bill for a change: bump its version if it is still ``expected_version`` and
     open. The UPDATE holds the row (PostgreSQL) or the database (SQLite) until commit, so
     concurrent changes of one bill queue, and the later one sees a stale version."""
-    bumped = await session.scalar(
+    # RETURNING the whole row refreshes the bill in the session with the same statement.
+    bumped: Bill | None = await session.scalar(
         update(Bill)
         .where(Bill.id == bill_id, Bill.version == expected_version, Bill.status == BillStatus.OPEN)
         .values(version=Bill.version + 1)
-        .returning(Bill.id)
+        .returning(Bill),
+        execution_options={"populate_existing": True, "synchronize_session": False},
     )
-    bill = await session.get(Bill, bill_id, populate_existing=True)
+    bill = bumped or await session.get(Bill, bill_id, populate_existing=True)
     if bill is None:
         raise NotFound(f"no bill {bill_id}", field="bill_id")
     actor.require_store(bill.store_id)
@@ -219,19 +222,69 @@ async def get_bill(session: AsyncSession, actor: Actor, bill_id: int) -> Bill:
     return bill
 
 
+# A bill's lines and payments are read several times in one unit of work (the totals, the
+# payment's checks, the answer). They are kept in the session per bill and dropped whenever
+# the session writes lines or payments (a flush, or an UPDATE/DELETE/INSERT statement) or
+# rolls back, so a read never misses a change made in the same unit of work.
+_LINES_CACHE = "kassa_bill_lines"
+_PAYMENTS_CACHE = "kassa_bill_payments"
+
+
+def _has_pending(session: AsyncSession, kind: type) -> bool:
+    sync = session.sync_session
+    return any(isinstance(item, kind) for item in (*sync.new, *sync.dirty, *sync.deleted))
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_flushed(session: Session, _context: object) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(item, BillLine) for item in changed):
+        session.info.pop(_LINES_CACHE, None)
+    if any(isinstance(item, Payment) for item in changed):
+        session.info.pop(_PAYMENTS_CACHE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_written(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is None or table.name == BillLine.__tablename__:
+            state.session.info.pop(_LINES_CACHE, None)
+        if table is None or table.name == Payment.__tablename__:
+            state.session.info.pop(_PAYMENTS_CACHE, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_all(session: Session, *_args: object) -> None:
+    session.info.pop(_LINES_CACHE, None)
+    session.info.pop(_PAYMENTS_CACHE, None)
+
+
 async def bill_lines(
     session: AsyncSession, bill_id: int, *, include_voided: bool = True
 ) -> Sequence[BillLine]:
-    query = select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.id)
-    if not include_voided:
-        query = query.where(BillLine.status == LineStatus.ACTIVE)
-    return (await session.scalars(query)).all()
+    """The bill's lines in the order they were added (voided ones too, unless excluded)."""
+    cache: dict[int, list[BillLine]] = session.info.setdefault(_LINES_CACHE, {})
+    lines = cache.get(bill_id)
+    if lines is None or _has_pending(session, BillLine):
+        query = select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.id)
+        lines = list((await session.scalars(query)).all())
+        session.info.setdefault(_LINES_CACHE, {})[bill_id] = lines
+    if include_voided:
+        return list(lines)
+    return [line for line in lines if line.status == LineStatus.ACTIVE]
 
 
 async def bill_payments(session: AsyncSession, bill_id: int) -> Sequence[Payment]:
-    return (
-        await session.scalars(select(Payment).where(Payment.bill_id == bill_id).order_by(Payment.id))
-    ).all()
+    """The bill's payments in the order they were taken (every status)."""
+    cache: dict[int, list[Payment]] = session.info.setdefault(_PAYMENTS_CACHE, {})
+    payments = cache.get(bill_id)
+    if payments is None or _has_pending(session, Payment):
+        query = select(Payment).where(Payment.bill_id == bill_id).order_by(Payment.id)
+        payments = list((await session.scalars(query)).all())
+        session.info.setdefault(_PAYMENTS_CACHE, {})[bill_id] = payments
+    return list(payments)
 
 
 def _bill_discount(bill: Bill) -> Discount:
@@ -242,16 +295,14 @@ async def recalculate(session: AsyncSession, bill: Bill) -> None:
     """Derive the bill's amounts from its active lines and succeeded payments."""
     lines = await bill_lines(session, bill.id, include_voided=False)
     totals = totals_of(bill, lines)
-    paid = await session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(
-            Payment.bill_id == bill.id, Payment.status == PaymentStatus.SUCCEEDED
-        )
-    )
+    payments = await bill_payments(session, bill.id)
     bill.subtotal_amount = totals.subtotal
     bill.discount_amount = totals.discount
     bill.member_discount_amount = totals.member_discount
     bill.total_amount = totals.total
-    bill.paid_amount = int(paid or 0)
+    bill.paid_amount = sum(
+        payment.amount for payment in payments if payment.status == PaymentStatus.SUCCEEDED
+    )
 
 
 def amount_due(bill: Bill) -> int:

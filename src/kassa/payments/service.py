@@ -64,6 +64,10 @@ def _check_key(idempotency_key: str) -> None:
 
 
 async def _bill_store_id(session: AsyncSession, actor: Actor, bill_id: int) -> int:
+    # A register's staff work in its store; their keys are looked up there (a bill of
+    # another store is refused when it is locked).
+    if actor.store_id is not None and actor.register_id is not None:
+        return actor.store_id
     bill = await orders.get_bill(session, actor, bill_id)
     return bill.store_id
 
