@@ -116,7 +116,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: on asyncpg it costs three round trips per checkout. A connection the
+    # server dropped fails its one request with a 503 (see web.problems) and is replaced.
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_recycle=1800)
 
 
 AfterCommitHook = Callable[[], Awaitable[None] | None]

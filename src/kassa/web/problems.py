@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kassa.core.errors import KassaError
@@ -81,6 +81,21 @@ async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
     return problem_response(409, "conflict", "Conflict", "the change conflicts with existing data")
 
 
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    # A pooled connection the database dropped (a restart) is found by the request that
+    # uses it: its transaction is gone, the pool replaces the connection, a retry works.
+    assert isinstance(error, DBAPIError)
+    if error.connection_invalidated:
+        logger.warning("database connection lost during a request: %s", error.orig)
+        return problem_response(
+            503,
+            "database_unavailable",
+            "Database unavailable",
+            "the database connection was lost; nothing was stored, try again",
+        )
+    return await _unexpected_error(request, error)
+
+
 async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
     logger.exception("unexpected error", exc_info=error)
     return problem_response(
@@ -93,4 +108,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
