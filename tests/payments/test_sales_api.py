@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.orders.models import Bill
 from kassa.payments.models import Payment
+from tests.orders.test_bills_api import stock_of
 from tests.shop import Shop, new_key
 
 
@@ -68,3 +69,24 @@ async def test_wallets_are_paid_step_by_step(shop: Shop) -> None:
     body = _sale(shop, {"tender": "alipay"})
     refused = await shop.call("POST", "/sales", body, key=new_key(), expect=422)
     assert refused["errors"][0]["field"] == "tenders.0.tender"
+
+
+async def test_lines_of_one_counted_product_share_its_stock(shop: Shop, session: AsyncSession) -> None:
+    """The tart counts 3 in stock: two lines of 2 each pass the menu check one by one, but
+    together they take 4, so the sale is refused whole and the stock stays at 3."""
+    tart = {"product_id": shop.products["tart"], "quantity": 2}
+    body = {
+        "order_type": "takeaway",
+        "lines": [tart, tart],
+        "tenders": [{"tender": "card", "approval_code": "1"}],
+    }
+    refused = await shop.call("POST", "/sales", body, key=new_key(), expect=409)
+    assert refused["code"] == "sold_out"
+    assert await stock_of(session, shop, "tart") == 3
+    assert await session.scalar(select(func.count(Bill.id))) == 0
+
+    body["lines"] = [tart, {"product_id": shop.products["tart"], "quantity": 1}]
+    bill = await shop.call("POST", "/sales", body, key=new_key(), expect=201)
+    assert [line["quantity"] for line in bill["lines"]] == [2, 1]
+    assert bill["version"] == 3  # opened, lines added in one change, paid (closing it)
+    assert await stock_of(session, shop, "tart") == 0

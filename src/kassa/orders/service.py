@@ -174,6 +174,9 @@ async def open_bill(
     )
     session.add(bill)
     await session.flush()
+    # A new bill has no lines or payments: nothing to read back.
+    session.info.setdefault(_LINES_CACHE, {})[bill.id] = []
+    session.info.setdefault(_PAYMENTS_CACHE, {})[bill.id] = []
     audit.record(
         session,
         actor,
@@ -325,6 +328,17 @@ async def _change_stock_for(
         )
 
 
+@dataclass(frozen=True)
+class NewLine:
+    """A product to add to a bill, with its options (``open_price`` for open-price items)."""
+
+    product_id: int
+    quantity: int = 1
+    modifier_option_ids: Sequence[int] = ()
+    open_price: Money | None = None
+    note: str = ""
+
+
 async def add_line(
     session: AsyncSession,
     actor: Actor,
@@ -339,71 +353,90 @@ async def add_line(
 ) -> BillLine:
     """Add a product with its modifiers. The price is copied from the catalog now; tracked
     stock goes down at once (and is refused at zero unless the store allows negative stock)."""
+    new_line = NewLine(product_id, quantity, tuple(modifier_option_ids), open_price, note)
+    (line,) = await add_lines(session, actor, bill_id, version, [new_line])
+    return line
+
+
+async def add_lines(
+    session: AsyncSession, actor: Actor, bill_id: int, version: int, new_lines: Sequence[NewLine]
+) -> list[BillLine]:
+    """Add several lines as one change of the bill (one version, one recalculation): a
+    whole order rung up at once. Each line follows the rules of ``add_line``."""
     actor.require(Permission.BILL_EDIT)
-    if not 1 <= quantity <= MAX_LINE_QUANTITY:
-        raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
+    for new_line in new_lines:
+        if not 1 <= new_line.quantity <= MAX_LINE_QUANTITY:
+            raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
     bill = await lock_bill(session, actor, bill_id, version)
     store = await session.get(Store, bill.store_id)
     assert store is not None
-    item = await catalog.resolve_item(
-        session,
-        actor,
-        bill.store_id,
-        product_id,
-        modifier_option_ids=modifier_option_ids,
-        open_price=open_price,
-    )
-    if item.unit_price.currency != bill.currency:
-        raise ValidationFailed("the product is priced in another currency", field="product_id")
-    discount_amount, total = line_total(item.unit_price.amount, quantity, Discount())
-    line = BillLine(
-        bill_id=bill.id,
-        product_id=item.product_id,
-        name=item.name,
-        name_translations=dict(item.name_translations),
-        sku=item.sku,
-        category_id=item.category_id,
-        kitchen_station=item.kitchen_station,
-        quantity=quantity,
-        unit_price_amount=item.unit_price.amount,
-        modifiers=[
-            {
-                "group_name": modifier.group_name,
-                "name": modifier.name,
-                "option_id": modifier.option_id,
-                "price_delta_amount": modifier.price_delta.amount,
-            }
-            for modifier in item.modifiers
-        ],
-        stock_product_ids=list(item.stock_product_ids),
-        note=note,
-        vat_rate_code=item.vat_rate_code,
-        vat_rate_basis_points=item.vat_rate_basis_points,
-        discount_amount=discount_amount,
-        total_amount=total,
-        added_by_staff_id=actor.staff_id,
-    )
-    session.add(line)
+    lines: list[BillLine] = []
+    for new_line in new_lines:
+        item = await catalog.resolve_item(
+            session,
+            actor,
+            bill.store_id,
+            new_line.product_id,
+            modifier_option_ids=new_line.modifier_option_ids,
+            open_price=new_line.open_price,
+        )
+        if item.unit_price.currency != bill.currency:
+            raise ValidationFailed("the product is priced in another currency", field="product_id")
+        discount_amount, total = line_total(item.unit_price.amount, new_line.quantity, Discount())
+        lines.append(
+            BillLine(
+                bill_id=bill.id,
+                product_id=item.product_id,
+                name=item.name,
+                name_translations=dict(item.name_translations),
+                sku=item.sku,
+                category_id=item.category_id,
+                kitchen_station=item.kitchen_station,
+                quantity=new_line.quantity,
+                unit_price_amount=item.unit_price.amount,
+                modifiers=[
+                    {
+                        "group_name": modifier.group_name,
+                        "name": modifier.name,
+                        "option_id": modifier.option_id,
+                        "price_delta_amount": modifier.price_delta.amount,
+                    }
+                    for modifier in item.modifiers
+                ],
+                stock_product_ids=list(item.stock_product_ids),
+                note=new_line.note,
+                vat_rate_code=item.vat_rate_code,
+                vat_rate_basis_points=item.vat_rate_basis_points,
+                discount_amount=discount_amount,
+                total_amount=total,
+                added_by_staff_id=actor.staff_id,
+            )
+        )
+    session.add_all(lines)
     await session.flush()
-    await _change_stock_for(session, actor, store, line, -quantity, f"sold on bill {bill.number}")
+    for line in lines:
+        # The atomic stock UPDATE refuses what the checks above could not see: two lines
+        # of the same counted product, or another register selling the last one meanwhile.
+        await _change_stock_for(session, actor, store, line, -line.quantity, f"sold on bill {bill.number}")
     bill.rounding_amount = 0
     await recalculate(session, bill)
-    audit.record(
-        session,
-        actor,
-        "bill.line_add",
-        "bill",
-        bill.id,
-        store_id=bill.store_id,
-        after={
-            "line_id": line.id,
-            "product_id": product_id,
-            "quantity": quantity,
-            "unit_price": line.unit_price_amount,
-        },
-    )
+    for line in lines:
+        audit.record(
+            session,
+            actor,
+            "bill.line_add",
+            "bill",
+            bill.id,
+            store_id=bill.store_id,
+            after={
+                "line_id": line.id,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price_amount,
+            },
+        )
     announce(session, bill)
-    return line
+    return lines
 
 
 async def _line_of(session: AsyncSession, bill: Bill, line_id: int) -> BillLine:

@@ -527,17 +527,11 @@ async def record_sale(
     if order_type == OrderType.DINE_IN:
         raise ValidationFailed("dine-in bills are opened at a table and paid later", field="order_type")
     bill = await orders.open_bill(session, actor, order_type=order_type)
-    for line in lines:
-        await orders.add_line(
-            session,
-            actor,
-            bill.id,
-            bill.version,
-            product_id=line.product_id,
-            quantity=line.quantity,
-            modifier_option_ids=line.modifier_option_ids,
-            note=line.note,
-        )
+    new_lines = [
+        orders.NewLine(line.product_id, line.quantity, line.modifier_option_ids, note=line.note)
+        for line in lines
+    ]
+    await orders.add_lines(session, actor, bill.id, bill.version, new_lines)
     for index, tender in enumerate(tenders):
         key = f"{idempotency_key}:{index}"
         is_last = index == len(tenders) - 1
