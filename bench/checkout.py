@@ -123,11 +123,14 @@ async def _one_request_operation(http: BenchClient, index: int) -> Callable[[], 
 
 def main() -> None:
     for database, url in database_urls().items():
-        with running_server(database, url) as base_url:
-            result = asyncio.run(run_load(CLIENTS, SECONDS, _operation, base_url))
-            print(f"checkout         {database:<10} {CLIENTS} clients: {result.summary('sales')}")
-            result = asyncio.run(run_load(CLIENTS, SECONDS, _one_request_operation, base_url))
-            print(f"checkout (1 req) {database:<10} {CLIENTS} clients: {result.summary('sales')}")
+        # PostgreSQL also with the API in two processes (`kassa api --workers 2`).
+        for api_workers in (0, 2) if database == "postgresql" else (0,):
+            setup = f"{database}, {api_workers} API processes" if api_workers else f"{database}, 1 process"
+            with running_server(database, url, api_workers=api_workers) as base_url:
+                result = asyncio.run(run_load(CLIENTS, SECONDS, _operation, base_url))
+                print(f"checkout         {setup:<28} {CLIENTS} clients: {result.summary('sales')}")
+                result = asyncio.run(run_load(CLIENTS, SECONDS, _one_request_operation, base_url))
+                print(f"checkout (1 req) {setup:<28} {CLIENTS} clients: {result.summary('sales')}")
 
 
 if __name__ == "__main__":

@@ -73,8 +73,33 @@ def database_urls() -> dict[str, str]:
 
 
 @contextmanager
-def running_server(database: str, database_url: str) -> Iterator[str]:
-    """`kassa run` with the demo store on a fresh database; yields the base URL."""
+def _process(command: list[str], environment: dict[str, str], log_path: Path, base_url: str) -> Iterator[str]:
+    """A Kassa server process, once it answers ``/readyz``; stopped when the block ends."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if process.poll() is not None:
+                    raise RuntimeError(log_path.read_text())
+                try:
+                    if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            yield base_url
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+@contextmanager
+def running_server(database: str, database_url: str, *, api_workers: int = 0) -> Iterator[str]:
+    """`kassa run` with the demo store on a fresh database; yields the base URL.
+
+    With ``api_workers`` (PostgreSQL), `kassa api --workers N` serves beside it and the
+    URL is theirs: the API in several processes, as a busy deployment runs it.
+    """
     with tempfile.TemporaryDirectory(prefix="kassa-bench-") as directory:
         if database == "sqlite":
             database_url = f"sqlite+aiosqlite:///{directory}/kassa.db"
@@ -88,29 +113,22 @@ def running_server(database: str, database_url: str) -> Iterator[str]:
             "KASSA_PORT": str(port),
             "KASSA_ENABLE_UI": "false",
         }
-        log_path = Path(directory) / "server.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "kassa.cli", "run"],
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            base_url = f"http://127.0.0.1:{port}"
-            try:
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    if process.poll() is not None:
-                        raise RuntimeError(log_path.read_text())
-                    try:
-                        if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
+        if api_workers:
+            environment["KASSA_EVENT_BUS"] = "postgres"
+        kassa = [sys.executable, "-m", "kassa.cli"]
+        base_url = f"http://127.0.0.1:{port}"
+        with _process([*kassa, "run"], environment, Path(directory) / "server.log", base_url):
+            if not api_workers:
                 yield base_url
-            finally:
-                process.terminate()
-                process.wait(timeout=15)
+                return
+            api_port = _free_port()
+            with _process(
+                [*kassa, "api", "--workers", str(api_workers), "--port", str(api_port)],
+                environment,
+                Path(directory) / "api.log",
+                f"http://127.0.0.1:{api_port}",
+            ) as api_url:
+                yield api_url
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,43 @@ def run(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command()
+def api(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes")] = 2,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Serve the API alone in several processes, beside `kassa run` (PostgreSQL only).
+
+    For more requests than one process can answer (kiosks, integrations, online orders):
+    each process takes requests on the same port; events reach the registers of
+    `kassa run` over PostgreSQL (run it with KASSA_EVENT_BUS=postgres); the outbox is sent
+    by `kassa run` or `kassa worker`.
+    """
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        raise typer.BadParameter("several processes need PostgreSQL: set KASSA_DATABASE_URL")
+    _prepare_var_directory()
+    _with_database(_upgrade)
+    # The workers are new processes: they read their settings from the environment.
+    os.environ["KASSA_ENABLE_UI"] = "false"
+    os.environ["KASSA_RUN_WORKER_IN_PROCESS"] = "false"
+    os.environ["KASSA_EVENT_BUS"] = "postgres"
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    uvicorn.run(
+        "kassa.web.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
 @app.command("webhook-token")
 def webhook_token() -> None:
     """Print the token SMS gateways' webhook URLs carry (derived from the secret key)."""
@@ -147,6 +184,7 @@ def worker() -> None:
     Runs beside or instead of the server's own worker (``KASSA_RUN_WORKER_IN_PROCESS``);
     several at once are safe. Run ``kassa db upgrade`` first.
     """
+    from kassa.core.pg_events import events_across_processes
     from kassa.worker import create_worker
 
     # force: importing python-escpos has already given the root logger a bare handler.
@@ -160,10 +198,26 @@ def worker() -> None:
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop_signal, stop.set)
         typer.echo("outbox worker running; stop it with Ctrl-C")
-        await create_worker(database).run_forever(stop)
+        settings = get_settings()
+        # Its events (a printer failed) reach the registers of `kassa run` with the
+        # PostgreSQL bus.
+        async with events_across_processes(settings.database_url, settings.event_bus):
+            await create_worker(database).run_forever(stop)
 
     _with_database(run)
     typer.echo("outbox worker stopped")
+
+
+@app.command()
+def housekeeping() -> None:
+    """Delete now what the worker's daily housekeeping deletes (sent and long-dead outbox
+    messages, expired sessions and codes, old idempotency keys) and print the counts."""
+    from kassa.housekeeping import purge
+
+    report = _with_database(purge)
+    for name, count in report.counts.items():
+        typer.echo(f"{name:<22} {count:>8}")
+    typer.echo(f"{'total':<22} {report.total:>8}")
 
 
 @staff_app.command("add")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
+from kassa import housekeeping
 from kassa.core.database import Database
 from kassa.core.outbox import Handler, OutboxWorker
 from kassa.loyalty.jobs import ensure_daily_job, register_loyalty_handlers
@@ -29,18 +30,21 @@ def outbox_handlers() -> dict[str, Handler]:
     register_return_handlers(handlers)
     register_reservation_handlers(handlers)
     register_loyalty_handlers(handlers)
+    housekeeping.register_housekeeping_handlers(handlers)
     return handlers
 
 
 class KassaWorker(OutboxWorker):
     """The outbox worker that, when it starts, also makes sure the recurring jobs are queued
-    (the daily loyalty run reschedules itself; this starts it and heals a broken chain)."""
+    (the daily loyalty run and housekeeping reschedule themselves; this starts them and
+    heals a broken chain)."""
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
-        try:
-            await ensure_daily_job(self.database, now=self.now())
-        except Exception:  # the database may be down at start; the worker retries its own work
-            logger.exception("could not queue the daily loyalty run; it is queued at the next start")
+        for name, ensure in (("loyalty", ensure_daily_job), ("housekeeping", housekeeping.ensure_daily_job)):
+            try:
+                await ensure(self.database, now=self.now())
+            except Exception:  # the database may be down at start; the worker retries its own work
+                logger.exception("could not queue the daily %s run; it is queued at the next start", name)
         await super().run_forever(stop_event)
 
 

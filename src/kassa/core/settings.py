@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     # The outbox worker (printing, messages) runs inside the server; it may be turned off
     # when `kassa worker` runs as a process of its own (both at once are safe too).
     run_worker_in_process: bool = True
+    # "postgres": events (a bill changed, a printer failed) also reach the other processes
+    # over LISTEN/NOTIFY. Needed by every process when Kassa runs as several
+    # (`kassa api --workers N`, a separate `kassa worker`); PostgreSQL only.
+    event_bus: Literal["process", "postgres"] = "process"
+    # The daily housekeeping purge: days kept after a message was sent (print jobs hold
+    # their bytes), after it died (longer: someone may still look into it), and after an
+    # answered idempotency key was first used (far beyond any client's retry).
+    outbox_sent_retention_days: int = Field(default=30, ge=1)
+    outbox_dead_retention_days: int = Field(default=180, ge=1)
+    idempotency_retention_days: int = Field(default=30, ge=1)
 
     @property
     def base_url(self) -> str:

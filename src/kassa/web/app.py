@@ -13,6 +13,7 @@ from sqlalchemy import text
 from kassa.catalog.api import router as catalog_router
 from kassa.core.database import Database, set_database
 from kassa.core.errors import NotFound
+from kassa.core.pg_events import events_across_processes
 from kassa.core.settings import Settings, get_settings
 from kassa.loyalty.api import router as loyalty_router
 from kassa.members.api import router as members_router
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 create_worker(database).run_forever(stop_worker), name="kassa-outbox-worker"
             )
         try:
-            yield
+            async with events_across_processes(settings.database_url, settings.event_bus):
+                yield
         finally:
             if worker_task is not None:
                 stop_worker.set()  # a batch in progress finishes (handlers have a timeout)
