@@ -150,6 +150,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from kassa.portal import ui as portal_ui  # noqa: F401 - the member portal's pages
     from kassa.reservations import ui as reservations_ui  # noqa: F401 - pages, register view, floor marks
     from kassa.returns import ui as returns_ui  # noqa: F401 - pages, register buttons and badge
+    from kassa.shifts import ui as shifts_ui  # noqa: F401 - the shift button in the register header
     from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
     from kassa.telephony import ui as telephony_ui  # noqa: F401 - call popup, calls button, call log
 
