@@ -183,24 +183,27 @@ def _append_pending(session: Session) -> None:
             item.previous_hash = previous_hash
             item.record_hash = compute_hash(_hashed_fields(item), previous_hash)
             previous_hash = item.record_hash
-        # One multi-row INSERT; the records are not needed as objects after this.
-        session.execute(
-            insert(AuditRecord),
-            [
-                {
-                    **_hashed_fields(item),
-                    "occurred_at": item.occurred_at,
-                    "previous_hash": item.previous_hash,
-                    "record_hash": item.record_hash,
-                }
-                for item in records
-            ],
-        )
-        session.execute(
+        rows = [
+            {
+                **_hashed_fields(item),
+                "occurred_at": item.occurred_at,
+                "previous_hash": item.previous_hash,
+                "record_hash": item.record_hash,
+            }
+            for item in records
+        ]
+        store_hash = (
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_hash=previous_hash)
         )
+        if session.get_bind().dialect.name == "postgresql":
+            # The head stays locked until commit: one round trip instead of two keeps the
+            # store's other writers waiting less (a data-modifying CTE runs in any case).
+            session.execute(store_hash.add_cte(insert(AuditRecord).values(rows).cte("new_audit_records")))
+        else:
+            session.execute(insert(AuditRecord), rows)
+            session.execute(store_hash)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ appended by a ``before_commit`` session event in ``core.audit``.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -146,6 +148,42 @@ async def rollback(session: AsyncSession) -> None:
     await session.rollback()
 
 
+class _WriterQueue:
+    """Lets this process's SQLite writers in one at a time, first come first served.
+
+    SQLite admits one writer; the others wait in its busy handler, which sleeps and polls,
+    so under load a writer can wait seconds while others pass it. Queueing them here
+    instead hands the write lock over at once and in order. A task may enter again while
+    it is inside (a unit of work opened within another) as it could before.
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            self._owner, self._depth = task, 1
+            try:
+                yield
+            finally:
+                self._owner, self._depth = None, 0
+
+
 class Database:
     """The engine and session factory of one database."""
 
@@ -156,6 +194,7 @@ class Database:
         self.read_only_sessionmaker = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
         )
+        self._writers = _WriterQueue() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -164,7 +203,10 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """A session that commits when the block ends and rolls back if it raises."""
-        async with self.sessionmaker() as session:
+        async with AsyncExitStack() as stack:
+            if self._writers is not None:
+                await stack.enter_async_context(self._writers.turn())
+            session = await stack.enter_async_context(self.sessionmaker())
             try:
                 yield session
             except BaseException:
