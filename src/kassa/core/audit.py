@@ -197,13 +197,8 @@ def _append_pending(session: Session) -> None:
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_hash=previous_hash)
         )
-        if session.get_bind().dialect.name == "postgresql":
-            # The head stays locked until commit: one round trip instead of two keeps the
-            # store's other writers waiting less (a data-modifying CTE runs in any case).
-            session.execute(store_hash.add_cte(insert(AuditRecord).values(rows).cte("new_audit_records")))
-        else:
-            session.execute(insert(AuditRecord), rows)
-            session.execute(store_hash)
+        session.execute(insert(AuditRecord), rows)
+        session.execute(store_hash)
 
 
 @dataclass(frozen=True)
