@@ -173,6 +173,7 @@ async def committed_shop(migrated_database: Database, database_url: str) -> Asyn
     ) as client:
         yield Shop(client=client, **data)
     set_database(None)
+    await database.dispose_sequence_engine()  # the engine itself is the session's
     async with migrated_database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(delete(table))

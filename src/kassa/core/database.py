@@ -195,6 +195,7 @@ class Database:
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
         )
         self._writers = _WriterQueue() if self.is_sqlite else None
+        self._sequence_engine: AsyncEngine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -221,8 +222,26 @@ class Database:
         async with self.read_only_sessionmaker() as session:
             yield session
 
+    def sequence_engine(self) -> AsyncEngine:
+        """PostgreSQL connections for sequence-like counters (bill numbers), each taken in
+        a transaction of its own: like a SEQUENCE, a number is not given back when the
+        transaction that asked for it fails, so that transaction does not hold the counter
+        locked while it goes on. A pool of its own, so a request never waits for a second
+        connection of the pool its first came from."""
+        if self._sequence_engine is None:
+            self._sequence_engine = create_async_engine(
+                self.engine.url, pool_size=2, max_overflow=2, pool_recycle=1800
+            )
+        return self._sequence_engine
+
+    async def dispose_sequence_engine(self) -> None:
+        if self._sequence_engine is not None:
+            await self._sequence_engine.dispose()
+            self._sequence_engine = None
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.dispose_sequence_engine()
 
 
 _current: Database | None = None
@@ -231,6 +250,10 @@ _current: Database | None = None
 def set_database(database: Database | None) -> None:
     global _current  # one database per process, set by the app factory or the CLI
     _current = database
+
+
+def current_database() -> Database | None:
+    return _current
 
 
 def get_database() -> Database:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from kassa.catalog import service as catalog
 from kassa.core import audit
 from kassa.core.auth import Actor, Permission
-from kassa.core.database import utc_now
+from kassa.core.database import current_database, utc_now
 from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money
@@ -58,16 +58,32 @@ def business_date_of(store: Store, moment: datetime) -> date:
 
 
 async def _next_bill_number(session: AsyncSession, store_id: int, business_date: date) -> int:
+    """The store's next bill number of the day.
+
+    On PostgreSQL it is counted in a transaction of its own, as a SEQUENCE would be: the
+    counter row is locked for one statement instead of the whole opening (a one-step sale
+    holds it to the end otherwise, and every bill of the store waits). A bill that fails
+    to open leaves its number unused. SQLite has one writer at a time anyway, and a unit of
+    work joined to an outer transaction (tests) keeps the counter in it.
+    """
     values = {"store_id": store_id, "business_date": business_date, "last_number": 0}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(BillCounter).values(values).on_conflict_do_nothing())
-    number = await session.scalar(
+    register = insert(BillCounter).values(values).on_conflict_do_nothing()
+    take = (
         update(BillCounter)
         .where(BillCounter.store_id == store_id, BillCounter.business_date == business_date)
         .values(last_number=BillCounter.last_number + 1)
         .returning(BillCounter.last_number)
     )
+    database = current_database()
+    if dialect == "postgresql" and database is not None and session.bind is database.engine:
+        async with database.sequence_engine().begin() as connection:
+            await connection.execute(register)
+            number = await connection.scalar(take)
+    else:
+        await session.execute(register)
+        number = await session.scalar(take)
     assert number is not None
     return int(number)
 
