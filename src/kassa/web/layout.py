@@ -70,7 +70,11 @@ def language_switch() -> None:
 
 def header_button(text: str, icon: str, on_click: Callable[[], Any]) -> ui.button:
     """A header button whose label hides on phones (the icon stays), so the store name fits."""
-    with ui.button(icon=icon, on_click=on_click).props("flat color=white").classes("min-h-[48px]") as button:
+    with (
+        ui.button(icon=icon, on_click=on_click)
+        .props("flat color=white")
+        .classes("min-h-[48px] max-sm:px-2") as button
+    ):
         ui.label(text).classes("ml-2 max-sm:hidden")
     return button
 
@@ -122,7 +126,9 @@ def register_frame(context: RegisterContext) -> Iterator[None]:
     """The register screen's frame: store, register, staff, clock, language, log out."""
     _ = gettext()
     locale = current_locale()
-    with ui.header().classes("items-center gap-3 px-3 py-1 bg-teal-800 text-white flex-nowrap"):
+    with ui.header().classes(
+        "items-center gap-3 max-sm:gap-0 px-3 max-sm:px-1 py-1 bg-teal-800 text-white flex-nowrap"
+    ):
         store_label = (
             ui.label(context.store.name)
             .classes("text-lg font-bold truncate")
