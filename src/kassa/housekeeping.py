@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, CursorResult, and_, delete, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kassa.core import outbox
@@ -39,23 +37,22 @@ from kassa.core.database import Database, get_database, utc_now
 from kassa.core.idempotency import IdempotencyRecord
 from kassa.core.outbox import ClaimedMessage, Handler, OutboxMessage, OutboxStatus, PermanentFailure
 from kassa.core.settings import Settings, get_settings
+from kassa.daily_jobs import DailyJob, job_timezone
 from kassa.notifications.models import OtpCode
 from kassa.portal.models import PortalSession
 from kassa.staff.models import StaffSession
-from kassa.stores.models import Store
 
 logger = logging.getLogger(__name__)
 
 DAILY_KIND = "housekeeping.daily"
 # After the loyalty run at 03:00, before any shop opens.
-RUN_AT = time(4, 0)
+DAILY = DailyJob(DAILY_KIND, time(4, 0))
 BATCH_SIZE = 1000
 # Well inside the worker's 30 s handler time-out.
 ROUND_SECONDS = 10.0
 # An expired session is kept a day, so a device coming back reads "session ended".
 SESSION_GRACE = timedelta(days=1)
 OTP_KEPT = timedelta(days=1)
-DEFAULT_TIMEZONE = "UTC"
 
 
 @dataclass(frozen=True)
@@ -153,34 +150,10 @@ async def purge(
 # --- the daily job ------------------------------------------------------------------------
 
 
-async def job_timezone(session: AsyncSession) -> str:
-    """The zone whose 04:00 starts the run: the first store's (one server, one region)."""
-    zone = await session.scalar(select(Store.timezone).order_by(Store.id).limit(1))
-    return zone or DEFAULT_TIMEZONE
-
-
-def run_moment(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, RUN_AT, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-async def _queue_day(session: AsyncSession, day: date, timezone: str) -> None:
-    await outbox.enqueue(
-        session,
-        DAILY_KIND,
-        {"date": day.isoformat()},
-        dedupe_key=f"{DAILY_KIND}:{day.isoformat()}",
-        not_before=run_moment(day, timezone),
-    )
-
-
 async def ensure_daily_job(database: Database, *, now: datetime | None = None) -> None:
-    """Make sure the daily run is queued: today's (at 04:00, or at once when that has passed
-    and it never ran) and tomorrow's. Called when a worker starts; harmless when they exist."""
-    async with database.unit_of_work() as session:
-        timezone = await job_timezone(session)
-        today = (now or utc_now()).astimezone(ZoneInfo(timezone)).date()
-        await _queue_day(session, today, timezone)
-        await _queue_day(session, today + timedelta(days=1), timezone)
+    """Make sure the daily run is queued (today's at 04:00, or at once when that has passed
+    and it never ran, and tomorrow's). Called when a worker starts."""
+    await DAILY.ensure_queued(database, now=now)
 
 
 async def run_daily(claimed: ClaimedMessage) -> None:
@@ -193,7 +166,7 @@ async def run_daily(claimed: ClaimedMessage) -> None:
         raise PermanentFailure(f"outbox message {claimed.id} is malformed") from error
     database = get_database()
     async with database.unit_of_work() as session:
-        await _queue_day(session, day + timedelta(days=1), await job_timezone(session))
+        await DAILY.queue_day(session, day + timedelta(days=1), await job_timezone(session))
     # As of the real time, not the scheduled one: how old a row is decides.
     report = await purge(database, time_budget_seconds=ROUND_SECONDS)
     if report.is_complete:

@@ -14,10 +14,9 @@ today's run (a no-op when it exists) and the runs catch up day by day.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import extract, select
@@ -26,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.catalog.products import localized_name
 from kassa.core import outbox
 from kassa.core.auth import Actor
-from kassa.core.database import Database, get_database, utc_now
+from kassa.core.database import Database, get_database
 from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure
-from kassa.loyalty.accounts import DEFAULT_TIMEZONE, local_date, loyalty_settings, organization_timezone
+from kassa.daily_jobs import DailyJob, job_timezone
+from kassa.loyalty.accounts import local_date, loyalty_settings, organization_timezone
 from kassa.loyalty.coupons import expire_coupons, issue_one_coupon, validity
 from kassa.loyalty.models import Coupon, CouponDefinition, CouponSource, DiscountKind, LoyaltyAccount
 from kassa.loyalty.points import expire_points
@@ -44,40 +44,16 @@ logger = logging.getLogger(__name__)
 
 DAILY_KIND = "loyalty.daily"
 ORGANIZATION_KIND = "loyalty.daily.organization"
-RUN_AT = time(3, 0)
+DAILY = DailyJob(DAILY_KIND, time(3, 0))
 BATCH_SIZE = 200
 BIRTHDAY_EVENT = "birthday_coupon"
 STEPS = ("coupons", "points", "birthdays", "tiers")
 
 
-async def job_timezone(session: AsyncSession) -> str:
-    """The zone whose 03:00 starts the run: the first store's (one server, one region)."""
-    zone = await session.scalar(select(Store.timezone).order_by(Store.id).limit(1))
-    return zone or DEFAULT_TIMEZONE
-
-
-def run_moment(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, RUN_AT, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-async def _queue_day(session: AsyncSession, day: date, timezone: str) -> None:
-    await outbox.enqueue(
-        session,
-        DAILY_KIND,
-        {"date": day.isoformat()},
-        dedupe_key=f"{DAILY_KIND}:{day.isoformat()}",
-        not_before=run_moment(day, timezone),
-    )
-
-
 async def ensure_daily_job(database: Database, *, now: datetime | None = None) -> None:
     """Make sure the daily run is queued: today's (at 03:00, or at once when that has passed
     and it never ran) and tomorrow's. Called when a worker starts; harmless when they exist."""
-    async with database.unit_of_work() as session:
-        timezone = await job_timezone(session)
-        today = local_date(now or utc_now(), timezone)
-        await _queue_day(session, today, timezone)
-        await _queue_day(session, today + timedelta(days=1), timezone)
+    await DAILY.ensure_queued(database, now=now)
 
 
 def _payload_date(claimed: ClaimedMessage, name: str = "date") -> date:
@@ -93,8 +69,8 @@ async def run_daily(claimed: ClaimedMessage) -> None:
     day = _payload_date(claimed)
     async with get_database().unit_of_work() as session:
         timezone = await job_timezone(session)
-        await _queue_day(session, day + timedelta(days=1), timezone)
-        moment = run_moment(day, timezone)
+        await DAILY.queue_day(session, day + timedelta(days=1), timezone)
+        moment = DAILY.run_moment(day, timezone)
         for organization_id in (
             await session.scalars(select(Organization.id).order_by(Organization.id))
         ).all():
