@@ -393,6 +393,37 @@ def test_urgent_orders_lead_the_queue_a_sent_line_is_voided_and_shares_are_paid(
     page.close()
 
 
+def test_one_of_two_tarts_the_kitchen_has_is_voided(server: str, browser: Browser, api: Api) -> None:
+    page = browser.new_page(viewport=TABLET)
+    _log_in(page, server, "Chen Cashier", "3333")
+
+    # Given two egg tarts sent to the kitchen
+    tart = _add(page, api, EGG_TART)
+    _line(page, "葡式蛋挞").locator('[data-testid="line-plus"]').click()
+    expect(_line(page, "葡式蛋挞").locator('[data-testid="line-qty"]')).to_have_text("2")
+    _testid(page, "send-kitchen").click()
+    expect(_testid(page, "send-kitchen")).to_be_disabled()
+
+    # When the cashier voids one of them (the dialog offers the whole line first)
+    _line(page, "葡式蛋挞").locator('[data-testid="line-minus"]').click()
+    expect(_testid(page, "void-quantity")).to_have_text("2/2")
+    expect(_testid(page, "void-quantity-plus")).to_be_disabled()
+    _testid(page, "void-quantity-minus").click()
+    expect(_testid(page, "void-quantity")).to_have_text("1/2")
+    expect(_testid(page, "void-quantity-minus")).to_be_disabled()
+    _testid(page, "void-reason").fill("Dropped on the floor")
+    _testid(page, "void-ok").click()
+
+    # Then one tart stays on the bill and the other is shown voided with the reason
+    lines = _line(page, "葡式蛋挞")
+    expect(lines).to_have_count(2)
+    expect(lines.first.locator('[data-testid="line-qty"]')).to_have_text("1")
+    expect(lines.last).to_contain_text("Dropped on the floor")
+    expect(lines.last.locator('[data-testid="line-qty"]')).to_have_count(0)
+    expect(_testid(page, "bill-total")).to_have_text(_yuan(tart))
+    page.close()
+
+
 def test_a_delivery_bill_is_opened_from_the_new_bill_dialog(server: str, browser: Browser) -> None:
     page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     _log_in(page, server, "Wang Waiter", "4444")

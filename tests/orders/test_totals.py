@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kassa.core.money import Rounding
-from kassa.orders.totals import CashRounding, Discount, LineAmounts, bill_totals, line_total
+from kassa.orders.totals import CashRounding, Discount, LineAmounts, bill_totals, line_total, split_line
 
 rates = st.sampled_from([("zero", 0), ("standard", 600), ("goods", 1300)])
 lines = st.lists(
@@ -68,3 +68,26 @@ def test_a_bill_discount_is_shared_by_largest_remainder() -> None:
     )
     assert totals.discount_shares == (34, 33, 33)
     assert [(row.code, row.gross) for row in totals.vat] == [("standard", 1933), ("goods", 967)]
+
+
+@given(
+    unit=st.integers(0, 10**6),
+    quantity=st.integers(2, 999),
+    discount=discounts,
+    data=st.data(),
+)
+def test_a_split_line_adds_up_to_the_line(
+    unit: int, quantity: int, discount: Discount, data: st.DataObject
+) -> None:
+    taken = data.draw(st.integers(1, quantity - 1))
+    discount_amount, total = line_total(unit, quantity, discount)
+    kept, part = split_line(unit, quantity, discount, discount_amount, taken)
+    assert (kept.quantity + part.quantity, kept.discount_amount + part.discount_amount) == (
+        quantity,
+        discount_amount,
+    )
+    assert kept.total + part.total == total
+    # the part left is what its rule gives, and neither part is discounted below zero
+    assert line_total(unit, kept.quantity, kept.discount) == (kept.discount_amount, kept.total)
+    assert 0 <= part.discount_amount <= unit * part.quantity
+    assert 0 <= kept.discount_amount <= unit * kept.quantity

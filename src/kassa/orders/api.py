@@ -161,11 +161,15 @@ async def change_quantity(
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
 
 
-@router.post("/bills/{bill_id}/lines/{line_id}/void", response_model=BillOut)
+@router.post(
+    "/bills/{bill_id}/lines/{line_id}/void",
+    response_model=BillOut,
+    summary="Void a line, or part of its quantity (a reason once the kitchen has it)",
+)
 async def void_line(
     bill_id: int, line_id: int, body: LineVoid, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
-    await service.void_line(session, actor, bill_id, body.version, line_id, body.reason)
+    await service.void_line(session, actor, bill_id, body.version, line_id, body.reason, body.quantity)
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
 
 

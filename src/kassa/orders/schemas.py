@@ -41,7 +41,13 @@ class LineNote(Versioned):
 
 
 class LineVoid(Versioned):
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=200, description="Required once the kitchen has the line")
+    quantity: int | None = Field(
+        default=None,
+        ge=1,
+        le=999,
+        description="How many of the line to void (at most its quantity); none: the whole line",
+    )
 
 
 class Approval(BaseModel):

@@ -37,7 +37,7 @@ from kassa.orders.models import (
     LineStatus,
     OrderType,
 )
-from kassa.orders.totals import Discount, even_shares, line_total, totals_of
+from kassa.orders.totals import Discount, LinePart, even_shares, line_total, split_line, totals_of
 from kassa.payments.models import Payment, PaymentStatus
 from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
@@ -518,20 +518,82 @@ async def _recalculate_after_taking_off(session: AsyncSession, bill: Bill) -> No
         raise Conflict("more is paid than the bill would be; void a payment first", field="line_id")
 
 
+def _split_off_voided(line: BillLine, part: LinePart) -> BillLine:
+    """A new line for ``part`` of ``line``: the same product, price, options, note and
+    kitchen state, with its share of the line discount (the caller marks it voided)."""
+    return BillLine(
+        bill_id=line.bill_id,
+        product_id=line.product_id,
+        name=line.name,
+        name_translations=dict(line.name_translations),
+        sku=line.sku,
+        category_id=line.category_id,
+        kitchen_station=line.kitchen_station,
+        quantity=part.quantity,
+        unit_price_amount=line.unit_price_amount,
+        modifiers=[dict(modifier) for modifier in line.modifiers],
+        stock_product_ids=list(line.stock_product_ids),
+        note=line.note,
+        vat_rate_code=line.vat_rate_code,
+        vat_rate_basis_points=line.vat_rate_basis_points,
+        discount_basis_points=part.discount.basis_points,
+        discount_fixed_amount=part.discount.fixed_amount,
+        discount_reason=line.discount_reason,
+        discount_amount=part.discount_amount,
+        total_amount=part.total,
+        added_by_staff_id=line.added_by_staff_id,
+        added_at=line.added_at,
+        sent_to_kitchen_at=line.sent_to_kitchen_at,
+    )
+
+
 async def void_line(
-    session: AsyncSession, actor: Actor, bill_id: int, version: int, line_id: int, reason: str
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    version: int,
+    line_id: int,
+    reason: str,
+    quantity: int | None = None,
 ) -> BillLine:
-    """Take a line off an open bill. The line stays, marked voided, for the Z report;
-    its stock comes back. Lines the kitchen already has need a reason."""
+    """Take a line, or ``quantity`` of it, off an open bill. Lines the kitchen already has
+    need a reason. Voided lines stay, marked, for the Z report and the bill's history: a
+    partial void splits the line, the rest stays active (its total recalculated) and the
+    voided part becomes a line of its own with its share of the line discount (the two add
+    up exactly to the line before). Stock comes back for what is voided only. Returns the
+    voided line."""
     actor.require(Permission.BILL_EDIT)
+    if quantity is not None and not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
     bill = await lock_bill(session, actor, bill_id, version)
     line = await _line_of(session, bill, line_id)
+    taken = line.quantity if quantity is None else quantity
+    if taken > line.quantity:
+        raise ValidationFailed(f"the line has {line.quantity}; void 1 to {line.quantity}", field="quantity")
     if line.sent_to_kitchen_at is not None and not reason.strip():
         raise ValidationFailed("say why a line the kitchen has is voided", field="reason")
     store = await session.get(Store, bill.store_id)
     assert store is not None
-    await _change_stock_for(session, actor, store, line, line.quantity, f"voided on bill {bill.number}")
-    _mark_voided(line, actor, reason.strip())
+    await _change_stock_for(session, actor, store, line, taken, f"voided on bill {bill.number}")
+    before = {"line_id": line.id, "quantity": line.quantity, "total": line.total_amount}
+    voided = line
+    if taken < line.quantity:
+        kept, part = split_line(
+            line.unit_price_amount,
+            line.quantity,
+            Discount(line.discount_basis_points, line.discount_fixed_amount),
+            line.discount_amount,
+            taken,
+        )
+        voided = _split_off_voided(line, part)
+        line.quantity = kept.quantity
+        if line.discount_fixed_amount is not None:
+            line.discount_fixed_amount = kept.discount.fixed_amount
+        line.discount_amount, line.total_amount = kept.discount_amount, kept.total
+        session.add(voided)
+        await session.flush()
+    # Nothing is printed for a void: the kitchen learns of it from the staff, as before.
+    _mark_voided(voided, actor, reason.strip())
     await _recalculate_after_taking_off(session, bill)
     audit.record(
         session,
@@ -540,15 +602,18 @@ async def void_line(
         "bill",
         bill.id,
         store_id=bill.store_id,
+        before=before,
         after={
             "line_id": line.id,
-            "quantity": line.quantity,
-            "total": line.total_amount,
-            "reason": line.void_reason,
+            "voided_line_id": voided.id,
+            "quantity": voided.quantity,
+            "total": voided.total_amount,
+            "reason": voided.void_reason,
+            "remaining_quantity": line.quantity if voided is not line else 0,
         },
     )
     announce(session, bill)
-    return line
+    return voided
 
 
 @dataclass(frozen=True)

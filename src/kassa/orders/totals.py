@@ -41,6 +41,42 @@ def line_total(unit_price: int, quantity: int, discount: Discount) -> tuple[int,
 
 
 @dataclass(frozen=True)
+class LinePart:
+    """One part of a split line: its quantity, discount rule, discount and total."""
+
+    quantity: int
+    discount: Discount
+    discount_amount: int
+    total: int
+
+
+def split_line(
+    unit_price: int, quantity: int, discount: Discount, discount_amount: int, taken: int
+) -> tuple[LinePart, LinePart]:
+    """(kept, taken): ``taken`` of a line's ``quantity`` comes off as a line of its own.
+
+    The kept part is recalculated with the line's discount rule; a fixed amount is first
+    shared between the parts by quantity (largest remainder), so voiding one of three does
+    not leave the whole amount on the other two. The taken part gets the rest of the line's
+    discount and total: the two parts always add up exactly to ``discount_amount`` and the
+    line's total.
+    """
+    if not 1 <= taken < quantity:
+        raise ValueError("take at least one and leave at least one")
+    kept_quantity = quantity - taken
+    kept_discount = taken_discount = discount
+    if discount.fixed_amount is not None:
+        kept_share, taken_share = allocate(discount_amount, [kept_quantity, taken])
+        kept_discount, taken_discount = Discount(fixed_amount=kept_share), Discount(fixed_amount=taken_share)
+    kept_amount, kept_total = line_total(unit_price, kept_quantity, kept_discount)
+    total = unit_price * quantity - discount_amount
+    return (
+        LinePart(kept_quantity, kept_discount, kept_amount, kept_total),
+        LinePart(taken, taken_discount, discount_amount - kept_amount, total - kept_total),
+    )
+
+
+@dataclass(frozen=True)
 class LineAmounts:
     total: int  # after the line discount
     vat_rate_code: str

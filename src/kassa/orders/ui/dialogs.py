@@ -206,14 +206,39 @@ async def line_dialog(screen: RegisterScreen, line: LineView) -> None:
 
 
 async def void_dialog(screen: RegisterScreen, line: LineView) -> None:
-    """Take a line off; once the kitchen has it the reason is required."""
+    """Take a line, or some of its quantity, off; once the kitchen has it the reason is
+    required."""
     _ = screen._
     if screen.view is None:
         return
     version = screen.view.version
-    with dialog_card(
-        screen.root, _("Void {quantity} × {name}").format(quantity=line.quantity, name=line.name), "void"
-    ) as dialog:
+    state = {"quantity": line.quantity}
+    title = (
+        _("Void {name}").format(name=line.name)
+        if line.quantity > 1
+        else _("Void {quantity} × {name}").format(quantity=line.quantity, name=line.name)
+    )
+    with dialog_card(screen.root, title, "void") as dialog:
+        if line.quantity > 1:
+            with ui.row().classes("w-full items-center gap-2 flex-nowrap"):
+                ui.label(_("How many?")).classes("text-base flex-1")
+                minus = (
+                    ui.button(icon="remove", on_click=lambda: change(-1))
+                    .props("unelevated round color=grey-3 text-color=grey-10")
+                    .classes("w-14 h-14")
+                    .props('data-testid="void-quantity-minus"')
+                )
+                shown = (
+                    ui.label()
+                    .classes("w-20 text-center text-2xl font-bold tabular-nums")
+                    .props('data-testid="void-quantity"')
+                )
+                plus = (
+                    ui.button(icon="add", on_click=lambda: change(1))
+                    .props("unelevated round color=grey-3 text-color=grey-10")
+                    .classes("w-14 h-14")
+                    .props('data-testid="void-quantity-plus"')
+                )
         if line.is_sent:
             ui.label(_("The kitchen has this line: say why it is voided.")).classes("text-sm")
         reason = (
@@ -228,19 +253,48 @@ async def void_dialog(screen: RegisterScreen, line: LineView) -> None:
                     "no-caps outline color=grey-8 dense"
                 ).classes("min-h-[40px]")
         ok = (
-            ui.button(_("Void"), icon="delete", on_click=lambda: dialog.submit((reason.value or "").strip()))
+            ui.button(
+                icon="delete",
+                on_click=lambda: dialog.submit(((reason.value or "").strip(), state["quantity"])),
+            )
             .props("no-caps unelevated color=negative")
             .classes("min-h-[56px] text-lg")
             .props('data-testid="void-ok"')
         )
         if line.is_sent:
             ok.bind_enabled_from(reason, "value", backward=lambda value: bool((value or "").strip()))
+
+        def paint() -> None:
+            if line.quantity == 1:
+                ok.set_text(_("Void"))
+                return
+            ok.set_text(
+                _("Void {quantity} of {total}").format(quantity=state["quantity"], total=line.quantity)
+            )
+            shown.set_text(f"{state['quantity']}/{line.quantity}")
+            minus.set_enabled(state["quantity"] > 1)
+            plus.set_enabled(state["quantity"] < line.quantity)
+
+        def change(step: int) -> None:
+            state["quantity"] = min(line.quantity, max(1, state["quantity"] + step))
+            paint()
+
+        paint()
     answer = await run(dialog)
     if answer is None:
         return
+    answer_reason, quantity = answer
 
     async def void(session: AsyncSession, bill_id: int, expected: int) -> object:
-        return await orders.void_line(session, screen.actor, bill_id, expected, line.id, str(answer))
+        return await orders.void_line(
+            session,
+            screen.actor,
+            bill_id,
+            expected,
+            line.id,
+            str(answer_reason),
+            None if quantity == line.quantity else int(quantity),
+        )
 
     await screen.act(void, version=version)
 
