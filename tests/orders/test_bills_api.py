@@ -239,6 +239,30 @@ async def test_split_by_lines_and_part_quantities_sum_to_the_old_total(shop: Sho
     assert new_bill["total_amount"] + old_bill["total_amount"] == 3 * 1800 + 2800
 
 
+async def test_splitting_part_of_a_discounted_line_shares_its_discount_exactly(shop: Shop) -> None:
+    """10.00 off three americanos (54.00): one moves to a new bill with its share (3.33),
+    the two left keep 6.67, and the bills add up to the line as it was (44.00)."""
+    bill = await shop.add(await shop.open_takeaway(), "americano", 3)
+    bill = await shop.add(bill, "cake")
+    americano = bill["lines"][0]["id"]
+    bill = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/lines/{americano}/discount",
+        {"version": bill["version"], "fixed_amount": 1000, "reason": "regular"},
+        role=Role.MANAGER,
+    )
+    new_bill = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/split",
+        {"version": bill["version"], "lines": [{"line_id": americano, "quantity": 1}]},
+    )
+    old_bill = await shop.call("GET", f"/bills/{bill['id']}")
+    kept = next(line for line in old_bill["lines"] if line["id"] == americano)
+    assert (kept["quantity"], kept["discount_amount"], kept["total_amount"]) == (2, 667, 2933)
+    assert (new_bill["lines"][0]["discount_amount"], new_bill["total_amount"]) == (333, 1467)
+    assert new_bill["total_amount"] + old_bill["total_amount"] == 3 * 1800 - 1000 + 2800
+
+
 async def test_split_evenly_gives_shares_that_sum_to_the_total(shop: Shop) -> None:
     bill = await shop.add(
         await shop.open_takeaway(), "latte", 1, modifier_option_ids=[shop.size_options["Regular"]]

@@ -1012,16 +1012,18 @@ async def split_by_lines(
         if quantity == line.quantity:
             line.bill_id = new_bill.id
             continue
-        # Part of a line: the rest stays; the part becomes its own line with the same price.
-        line.quantity -= quantity
-        line.discount_amount, line.total_amount = line_total(
+        # Part of a line: the rest stays; the part becomes its own line with the same price
+        # and its exact share of the line discount (the two add up to the line as it was).
+        kept, taken = split_line(
             line.unit_price_amount,
             line.quantity,
             Discount(line.discount_basis_points, line.discount_fixed_amount),
+            line.discount_amount,
+            quantity,
         )
-        part_discount, part_total = line_total(
-            line.unit_price_amount, quantity, Discount(line.discount_basis_points, line.discount_fixed_amount)
-        )
+        line.quantity = kept.quantity
+        line.discount_fixed_amount = kept.discount.fixed_amount
+        line.discount_amount, line.total_amount = kept.discount_amount, kept.total
         session.add(
             BillLine(
                 bill_id=new_bill.id,
@@ -1039,10 +1041,10 @@ async def split_by_lines(
                 vat_rate_code=line.vat_rate_code,
                 vat_rate_basis_points=line.vat_rate_basis_points,
                 discount_basis_points=line.discount_basis_points,
-                discount_fixed_amount=line.discount_fixed_amount,
+                discount_fixed_amount=taken.discount.fixed_amount,
                 discount_reason=line.discount_reason,
-                discount_amount=part_discount,
-                total_amount=part_total,
+                discount_amount=taken.discount_amount,
+                total_amount=taken.total,
                 added_by_staff_id=line.added_by_staff_id,
                 added_at=line.added_at,
                 sent_to_kitchen_at=line.sent_to_kitchen_at,
