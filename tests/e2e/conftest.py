@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ if not CHROMIUM.exists():
         f"{CHROMIUM} is missing: browser tests skipped (apt-get install chromium)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, sync_playwright  # noqa: E402
 
 
 def _free_port() -> int:
@@ -115,3 +116,23 @@ def screenshot(page: Page, name: str) -> None:
 
 def has_no_horizontal_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def by_testid(page: Page, name: str) -> Locator:
+    """The element a test finds by its ``data-testid``."""
+    return page.locator(f'[data-testid="{name}"]')
+
+
+def log_in_at_register(
+    page: Page, server: str, staff_name: str = "Chen Cashier", pin: str = "3333", register: str = "Counter 1"
+) -> None:
+    """A new browser: choose the register first, then the staff member, then the PIN."""
+    page.goto(server + "/")
+    page.wait_for_url(re.compile(r"/setup$"))
+    page.get_by_role("button", name=re.compile(register)).click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.get_by_role("button", name=re.compile(staff_name)).click()
+    for digit in pin:
+        by_testid(page, f"pin-{digit}").click()
+    by_testid(page, "pin-ok").click()
+    page.wait_for_url(re.compile(r"/register"))

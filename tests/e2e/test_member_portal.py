@@ -11,18 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, SCREENSHOTS, TABLET, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import PHONE, SCREENSHOTS, TABLET, by_testid, has_no_horizontal_scroll, screenshot
 
 pytestmark = pytest.mark.browser
 
 CUSTOMER_PHONE = "13912345678"
 CHEESECAKE = "DES-CHE"
-
-
-def _testid(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="{name}"]')
 
 
 class StaffApi:
@@ -102,46 +98,46 @@ def test_a_customer_joins_on_their_phone_sees_card_and_orders_and_edits_the_prof
     # Given a customer scans the café's member QR code: the login asks for their phone
     page.goto(portal)
     page.wait_for_url(re.compile(r"/m/\d+/login$"))
-    expect(_testid(page, "portal-store-name")).to_contain_text("Sweetheart Café")
+    expect(by_testid(page, "portal-store-name")).to_contain_text("Sweetheart Café")
     _shoot(page, "login")
 
     # When they ask for a code and type it, a newcomer is asked to join
-    _testid(page, "portal-phone").fill("139 1234 5678")
-    _testid(page, "portal-send-code").click()
-    expect(_testid(page, "portal-code-hint")).to_contain_text("139 1234 5678")
-    expect(_testid(page, "portal-send-code")).to_be_disabled()  # the resend countdown runs
+    by_testid(page, "portal-phone").fill("139 1234 5678")
+    by_testid(page, "portal-send-code").click()
+    expect(by_testid(page, "portal-code-hint")).to_contain_text("139 1234 5678")
+    expect(by_testid(page, "portal-send-code")).to_be_disabled()  # the resend countdown runs
     code = staff.login_code("+86" + CUSTOMER_PHONE)
-    _testid(page, "portal-code").fill(f"{(int(code) + 1) % 1_000_000:06d}")
-    _testid(page, "portal-verify").click()
+    by_testid(page, "portal-code").fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    by_testid(page, "portal-verify").click()
     expect(page.locator(".q-notification").filter(has_text="wrong code")).to_be_visible()
-    _testid(page, "portal-code").fill(code)
-    expect(_testid(page, "portal-send-code")).to_contain_text(
+    by_testid(page, "portal-code").fill(code)
+    expect(by_testid(page, "portal-send-code")).to_contain_text(
         re.compile(r"(?<!\d)(?:[1-4]\d|5[0-8])(?!\d)")
     )  # counts down
     _shoot(page, "code")
-    _testid(page, "portal-verify").click()
-    expect(_testid(page, "portal-registration-phone")).to_contain_text("139 1234 5678")
-    _testid(page, "portal-name").fill("Lin Xiaoyu")
-    _testid(page, "portal-join").click()
+    by_testid(page, "portal-verify").click()
+    expect(by_testid(page, "portal-registration-phone")).to_contain_text("139 1234 5678")
+    by_testid(page, "portal-name").fill("Lin Xiaoyu")
+    by_testid(page, "portal-join").click()
     expect(page.locator(".q-notification").filter(has_text="privacy policy")).to_be_visible()
-    _testid(page, "portal-policy").click()
-    _testid(page, "portal-privacy").click()
-    _testid(page, "portal-marketing").click()
+    by_testid(page, "portal-policy").click()
+    by_testid(page, "portal-privacy").click()
+    by_testid(page, "portal-marketing").click()
     _shoot(page, "join")
-    _testid(page, "portal-join").click()
+    by_testid(page, "portal-join").click()
 
     # Then their member card shows, with its QR code, and no orders yet
     page.wait_for_url(re.compile(r"/m/\d+$"))
-    expect(_testid(page, "portal-member-name")).to_have_text("Lin Xiaoyu")
-    card_number = _testid(page, "portal-card-number").get_attribute("data-card-number")
+    expect(by_testid(page, "portal-member-name")).to_have_text("Lin Xiaoyu")
+    card_number = by_testid(page, "portal-card-number").get_attribute("data-card-number")
     assert card_number is not None
     assert re.fullmatch(r"\d{10}", card_number)
-    qr = _testid(page, "portal-card-qr").locator("svg")
+    qr = by_testid(page, "portal-card-qr").locator("svg")
     expect(qr).to_be_visible()
     box = qr.bounding_box()
     assert box is not None
     assert box["width"] >= 180  # big enough for the counter's scanner
-    expect(_testid(page, "portal-recent-order")).to_have_count(0)
+    expect(by_testid(page, "portal-recent-order")).to_have_count(0)
     _shoot(page, "card")
 
     # When the cashier sells them a cheesecake on their card
@@ -150,10 +146,10 @@ def test_a_customer_joins_on_their_phone_sees_card_and_orders_and_edits_the_prof
 
     # Then the order shows on the card page and in the orders list
     page.reload()
-    expect(_testid(page, "portal-recent-order")).to_have_count(1)
-    _testid(page, "portal-nav-orders").click()
+    expect(by_testid(page, "portal-recent-order")).to_have_count(1)
+    by_testid(page, "portal-nav-orders").click()
     page.wait_for_url(re.compile(r"/orders$"))
-    order = _testid(page, "portal-order")
+    order = by_testid(page, "portal-order")
     expect(order).to_have_count(1)
     expect(order).to_have_attribute("data-bill-id", str(bill["id"]))
     expect(order).to_contain_text("Sweetheart Café")
@@ -161,38 +157,38 @@ def test_a_customer_joins_on_their_phone_sees_card_and_orders_and_edits_the_prof
     _shoot(page, "orders")
 
     # When they edit their profile
-    _testid(page, "portal-nav-me").click()
+    by_testid(page, "portal-nav-me").click()
     page.wait_for_url(re.compile(r"/me$"))
-    _testid(page, "portal-profile-name").fill("Lin Xiaoyu 林小雨")
-    _testid(page, "portal-profile-email").fill("xiaoyu@example.com")
-    _testid(page, "portal-profile-birthday").fill("1992-07-08")
-    _testid(page, "portal-profile-address").fill("18 Wulumuqi Rd, Shanghai")
-    _testid(page, "portal-profile-save").click()
+    by_testid(page, "portal-profile-name").fill("Lin Xiaoyu 林小雨")
+    by_testid(page, "portal-profile-email").fill("xiaoyu@example.com")
+    by_testid(page, "portal-profile-birthday").fill("1992-07-08")
+    by_testid(page, "portal-profile-address").fill("18 Wulumuqi Rd, Shanghai")
+    by_testid(page, "portal-profile-save").click()
     expect(page.locator(".q-notification").filter(has_text=re.compile("Saved|已保存"))).to_be_visible()
-    expect(_testid(page, "portal-marketing-switch")).to_have_attribute("aria-checked", "true")
-    expect(_testid(page, "portal-privacy-accepted")).to_contain_text("2026-11")
+    expect(by_testid(page, "portal-marketing-switch")).to_have_attribute("aria-checked", "true")
+    expect(by_testid(page, "portal-privacy-accepted")).to_contain_text("2026-11")
     _shoot(page, "me")
     page.mouse.wheel(0, 2000)
     _shoot(page, "me-bottom")
 
     # Then the card page shows the new name, on a phone and on a tablet
-    _testid(page, "portal-nav-card").click()
+    by_testid(page, "portal-nav-card").click()
     page.wait_for_url(re.compile(r"/m/\d+$"))
-    expect(_testid(page, "portal-member-name")).to_have_text("Lin Xiaoyu 林小雨")
+    expect(by_testid(page, "portal-member-name")).to_have_text("Lin Xiaoyu 林小雨")
     page.set_viewport_size(TABLET)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SCREENSHOTS / "portal-card-tablet.png"))
     page.set_viewport_size(PHONE)
 
     # When they rate the order, the back office reads it
-    _testid(page, "portal-nav-feedback").click()
+    by_testid(page, "portal-nav-feedback").click()
     page.wait_for_url(re.compile(r"/feedback$"))
-    _testid(page, "portal-rating").locator("i").nth(3).click()
-    _testid(page, "portal-feedback-order").click()
+    by_testid(page, "portal-rating").locator("i").nth(3).click()
+    by_testid(page, "portal-feedback-order").click()
     page.locator(".q-item").filter(has_text="Sweetheart Café").first.click()
-    _testid(page, "portal-feedback-text").fill("Lovely cheesecake, a bit sweet.")
-    _testid(page, "portal-feedback-send").click()
-    expect(_testid(page, "portal-feedback-item")).to_have_count(1)
+    by_testid(page, "portal-feedback-text").fill("Lovely cheesecake, a bit sweet.")
+    by_testid(page, "portal-feedback-send").click()
+    expect(by_testid(page, "portal-feedback-item")).to_have_count(1)
     _shoot(page, "feedback")
     feedback = staff.client.get(f"/stores/{staff.store_id}/feedback", headers=staff.manager).json()
     assert [(item["rating"], item["text"], item["bill_id"]) for item in feedback] == [
@@ -200,24 +196,24 @@ def test_a_customer_joins_on_their_phone_sees_card_and_orders_and_edits_the_prof
     ]
     back_office = browser.new_page(viewport=TABLET)
     back_office.goto(server + "/backoffice/login")
-    _testid(back_office, "email").fill("manager@kassa.demo")
-    _testid(back_office, "password").fill("kassa-manager-demo")
-    _testid(back_office, "login").click()
+    by_testid(back_office, "email").fill("manager@kassa.demo")
+    by_testid(back_office, "password").fill("kassa-manager-demo")
+    by_testid(back_office, "login").click()
     back_office.wait_for_url(re.compile(r"/backoffice$"))
     back_office.goto(server + "/backoffice/feedback")
-    expect(_testid(back_office, "feedback-table")).to_contain_text("Lovely cheesecake")
+    expect(by_testid(back_office, "feedback-table")).to_contain_text("Lovely cheesecake")
     screenshot(back_office, "portal-backoffice-feedback-tablet")
     back_office.close()
 
     # When they delete their account, they are logged out and the number is free again
-    _testid(page, "portal-nav-me").click()
+    by_testid(page, "portal-nav-me").click()
     page.wait_for_url(re.compile(r"/me$"))
-    _testid(page, "portal-delete").click()
-    expect(_testid(page, "portal-delete-confirm")).to_be_visible()
+    by_testid(page, "portal-delete").click()
+    expect(by_testid(page, "portal-delete-confirm")).to_be_visible()
     _shoot(page, "delete")
-    _testid(page, "portal-delete-confirm").click()
+    by_testid(page, "portal-delete-confirm").click()
     page.wait_for_url(re.compile(r"/login\?erased=true$"))
-    expect(_testid(page, "portal-erased")).to_be_visible()
+    expect(by_testid(page, "portal-erased")).to_be_visible()
     page.goto(portal)
     page.wait_for_url(re.compile(r"/login$"))
     found = staff.client.get("/members", params={"q": CUSTOMER_PHONE}, headers=staff.cashier).json()

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -28,21 +28,17 @@ GOOD_FILE = (
 )
 
 
-def _testid(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="{name}"]')
-
-
 def _log_in_back_office(page: Page, server: str) -> None:
     page.goto(server + "/backoffice/login")
-    _testid(page, "email").fill("manager@kassa.demo")
-    _testid(page, "password").fill("kassa-manager-demo")
-    _testid(page, "login").click()
+    by_testid(page, "email").fill("manager@kassa.demo")
+    by_testid(page, "password").fill("kassa-manager-demo")
+    by_testid(page, "login").click()
     page.wait_for_url(re.compile(r"/backoffice$"))
     page.goto(server + "/backoffice/members")
 
 
 def _upload(page: Page, path: Path) -> None:
-    _testid(page, "import-upload").locator("input[type=file]").set_input_files(str(path))
+    by_testid(page, "import-upload").locator("input[type=file]").set_input_files(str(path))
 
 
 def _shoot(page: Page, name: str) -> None:
@@ -64,24 +60,24 @@ def _sell_a_cheesecake_to(page: Page, server: str, phone: str) -> None:
     page.wait_for_url(re.compile(r"/$"))
     page.get_by_role("button", name=re.compile("Chen Cashier")).click()
     for digit in "3333":
-        _testid(page, f"pin-{digit}").click()
-    _testid(page, "pin-ok").click()
+        by_testid(page, f"pin-{digit}").click()
+    by_testid(page, "pin-ok").click()
     page.wait_for_url(re.compile(r"/register"))
-    _testid(page, "product-search").fill("DES-CHE")
-    _testid(page, "product-search").press("Enter")
+    by_testid(page, "product-search").fill("DES-CHE")
+    by_testid(page, "product-search").press("Enter")
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(1)
-    _testid(page, "bill-member-add").click()
-    search = _testid(page, "member-search")
+    by_testid(page, "bill-member-add").click()
+    search = by_testid(page, "member-search")
     search.fill(phone)
     search.press("Enter")
     page.locator('[data-testid^="member-result-"]').first.click()
-    expect(_testid(page, "bill-member")).to_contain_text("Li Na")
-    _testid(page, "pay").click()
-    _testid(page, "cash-exact").click()
-    _testid(page, "cash-ok").click()
-    expect(_testid(page, "pay-done")).to_be_visible()
-    _testid(page, "pay-finish").click()
-    expect(_testid(page, "no-bill")).to_be_visible()
+    expect(by_testid(page, "bill-member")).to_contain_text("Li Na")
+    by_testid(page, "pay").click()
+    by_testid(page, "cash-exact").click()
+    by_testid(page, "cash-ok").click()
+    expect(by_testid(page, "pay-done")).to_be_visible()
+    by_testid(page, "pay-finish").click()
+    expect(by_testid(page, "no-bill")).to_be_visible()
 
 
 def test_a_manager_imports_filters_exports_and_reads_member_figures(
@@ -91,11 +87,11 @@ def test_a_manager_imports_filters_exports_and_reads_member_figures(
     _log_in_back_office(manager, server)
 
     # a file with a bad phone imports nothing and names row 3, column phone
-    _testid(manager, "members-tab-import").click()
+    by_testid(manager, "members-tab-import").click()
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD_FILE, encoding="utf-8")
     _upload(manager, bad)
-    problems = _testid(manager, "import-problems")
+    problems = by_testid(manager, "import-problems")
     expect(problems.locator("tbody tr")).to_have_count(1)
     expect(problems.locator("tbody tr").first).to_contain_text("3")
     expect(problems.locator("tbody tr").first).to_contain_text("phone")
@@ -105,7 +101,7 @@ def test_a_manager_imports_filters_exports_and_reads_member_figures(
     good = tmp_path / "good.csv"
     good.write_text(GOOD_FILE, encoding="utf-8")
     _upload(manager, good)
-    expect(_testid(manager, "import-summary")).to_contain_text("3")
+    expect(by_testid(manager, "import-summary")).to_contain_text("3")
     expect(problems).to_be_hidden()
 
     # the register sells a cheesecake (28.00) to Li Na
@@ -115,61 +111,61 @@ def test_a_manager_imports_filters_exports_and_reads_member_figures(
 
     # the list: everyone, then the vip tag, then those who spent something
     manager.reload()
-    table = _testid(manager, "members-table")
+    table = by_testid(manager, "members-table")
     expect(table.locator("tbody tr")).to_have_count(3)
-    _testid(manager, "member-filters").click()
-    _testid(manager, "filter-tag").fill("vip")
-    _testid(manager, "filter-apply").click()
+    by_testid(manager, "member-filters").click()
+    by_testid(manager, "filter-tag").fill("vip")
+    by_testid(manager, "filter-apply").click()
     expect(table.locator("tbody tr")).to_have_count(2)
-    _testid(manager, "filter-spend-at-least").fill("1")
-    _testid(manager, "filter-apply").click()
+    by_testid(manager, "filter-spend-at-least").fill("1")
+    by_testid(manager, "filter-apply").click()
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text("Li Na")
     expect(table).to_contain_text("28.00")
-    expect(_testid(manager, "member-page-label")).to_contain_text("1")
+    expect(by_testid(manager, "member-page-label")).to_contain_text("1")
     _shoot(manager, "backoffice-members-list")
 
     # the profile: one visit, the bill, the favourite; the tags change
     table.locator("tbody tr").first.click()
-    expect(_testid(manager, "profile-visits")).to_have_text("1")
-    expect(_testid(manager, "profile-spend")).to_contain_text("28.00")
-    expect(_testid(manager, "profile-average")).to_contain_text("28.00")
-    expect(_testid(manager, "profile-bill")).to_have_count(1)
-    expect(_testid(manager, "profile-favourite")).to_contain_text("× 1")
-    expect(_testid(manager, "member-consent")).to_have_count(2)
+    expect(by_testid(manager, "profile-visits")).to_have_text("1")
+    expect(by_testid(manager, "profile-spend")).to_contain_text("28.00")
+    expect(by_testid(manager, "profile-average")).to_contain_text("28.00")
+    expect(by_testid(manager, "profile-bill")).to_have_count(1)
+    expect(by_testid(manager, "profile-favourite")).to_contain_text("× 1")
+    expect(by_testid(manager, "member-consent")).to_have_count(2)
     # the dialog opened anew at each size: the page behind it does not resize under a dialog
     manager.wait_for_timeout(500)
     screenshot(manager, "backoffice-members-profile-tablet")
     for viewport, name in ((PHONE, "phone"), (TABLET, None)):
         manager.keyboard.press("Escape")
-        expect(_testid(manager, "profile-visits")).to_have_count(0)
+        expect(by_testid(manager, "profile-visits")).to_have_count(0)
         manager.set_viewport_size(viewport)
         manager.wait_for_timeout(300)
         table.locator("tbody tr").first.click()
-        expect(_testid(manager, "profile-visits")).to_have_text("1")
+        expect(by_testid(manager, "profile-visits")).to_have_text("1")
         if name is not None:
             manager.wait_for_timeout(500)
             assert has_no_horizontal_scroll(manager), "the profile scrolls sideways on a phone"
             screenshot(manager, f"backoffice-members-profile-{name}")
-    _testid(manager, "profile-tags").fill("vip, tea, regular")
-    _testid(manager, "profile-save").click()
+    by_testid(manager, "profile-tags").fill("vip, tea, regular")
+    by_testid(manager, "profile-save").click()
     expect(table).to_contain_text("regular")
 
     # the export holds the filtered list
     with manager.expect_download() as download:
-        _testid(manager, "member-export-csv").click()
+        by_testid(manager, "member-export-csv").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert [(row["name"], row["tags"], row["total_spend"], row["visits"]) for row in rows] == [
         ("Li Na", "vip|tea|regular", "28.00", "1")
     ]
 
     # the analytics
-    _testid(manager, "members-tab-analytics").click()
-    expect(_testid(manager, "analytics-members")).to_have_text("3")
-    expect(_testid(manager, "analytics-new")).to_have_text("3")
-    expect(_testid(manager, "analytics-active-30")).to_have_text("1")
-    expect(_testid(manager, "analytics-repeat")).to_have_text("0.0 %")
-    expect(_testid(manager, "analytics-spend-group")).to_contain_text("28.00")
-    expect(_testid(manager, "analytics-new-chart").locator("canvas")).to_have_count(1)
+    by_testid(manager, "members-tab-analytics").click()
+    expect(by_testid(manager, "analytics-members")).to_have_text("3")
+    expect(by_testid(manager, "analytics-new")).to_have_text("3")
+    expect(by_testid(manager, "analytics-active-30")).to_have_text("1")
+    expect(by_testid(manager, "analytics-repeat")).to_have_text("0.0 %")
+    expect(by_testid(manager, "analytics-spend-group")).to_contain_text("28.00")
+    expect(by_testid(manager, "analytics-new-chart").locator("canvas")).to_have_count(1)
     _shoot(manager, "backoffice-members-analytics")
     manager.close()

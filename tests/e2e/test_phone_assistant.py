@@ -12,29 +12,20 @@ import sys
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import (
+    PHONE,
+    TABLET,
+    by_testid,
+    has_no_horizontal_scroll,
+    log_in_at_register,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
 CHEESECAKE = "DES-CHE"
-
-
-def _testid(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="{name}"]')
-
-
-def _log_in(page: Page, server: str, register: str, staff_name: str, pin: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))  # a new browser: choose the register first
-    page.get_by_role("button", name=re.compile(register)).click()
-    page.wait_for_url(re.compile(r"/$"))
-    page.get_by_role("button", name=re.compile(staff_name)).click()
-    for digit in pin:
-        _testid(page, f"pin-{digit}").click()
-    _testid(page, "pin-ok").click()
-    page.wait_for_url(re.compile(r"/register"))
 
 
 def _shoot_both(page: Page, name: str) -> None:
@@ -117,13 +108,13 @@ def test_a_members_call_pops_up_on_its_register_and_gets_a_new_order(server: str
 
     # And both counters are open, Counter 1 serving a customer at the counter
     counter_1 = browser.new_page(viewport=TABLET)
-    _log_in(counter_1, server, "Counter 1", "Chen Cashier", "3333")
+    log_in_at_register(counter_1, server, "Chen Cashier", "3333", register="Counter 1")
     counter_2 = browser.new_page(viewport=TABLET)
-    _log_in(counter_2, server, "Counter 2", "Chen Cashier", "3333")
-    _testid(counter_1, "product-search").fill(CHEESECAKE)
-    _testid(counter_1, "product-search").press("Enter")
+    log_in_at_register(counter_2, server, "Chen Cashier", "3333", register="Counter 2")
+    by_testid(counter_1, "product-search").fill(CHEESECAKE)
+    by_testid(counter_1, "product-search").press("Enter")
     expect(counter_1.locator('[data-testid="bill-line"]')).to_have_count(1)
-    served_bill = _testid(counter_1, "bill-title").get_attribute("data-bill-id")
+    served_bill = by_testid(counter_1, "bill-title").get_attribute("data-bill-id")
     assert served_bill is not None
 
     # When the member calls the phone of Counter 1
@@ -131,38 +122,38 @@ def test_a_members_call_pops_up_on_its_register_and_gets_a_new_order(server: str
     assert f"on Counter 1 (register 1): Li Na (member {member_id}" in answer
 
     # Then it pops up on Counter 1 at once, with who is calling
-    caller = _testid(counter_1, "phone-caller")
+    caller = by_testid(counter_1, "phone-caller")
     expect(caller).to_be_visible(timeout=5000)
     expect(caller).to_have_text("Li Na")
     expect(caller).to_have_attribute("data-member-id", str(member_id))
-    expect(_testid(counter_1, "phone-number")).to_contain_text("138 0013 8000")
-    expect(_testid(counter_1, "phone-open-bill")).to_contain_text(re.compile(r"\d"))
-    expect(_testid(counter_1, "phone-new-order")).to_be_visible()
-    expect(_testid(counter_1, "phone-last-order")).to_have_count(1)
-    expect(_testid(counter_1, "phone-last-order")).to_contain_text("×2")
-    expect(_testid(counter_1, "phone-usual-items")).to_be_visible()
-    expect(_testid(counter_1, "phone-repeat")).to_be_visible()
+    expect(by_testid(counter_1, "phone-number")).to_contain_text("138 0013 8000")
+    expect(by_testid(counter_1, "phone-open-bill")).to_contain_text(re.compile(r"\d"))
+    expect(by_testid(counter_1, "phone-new-order")).to_be_visible()
+    expect(by_testid(counter_1, "phone-last-order")).to_have_count(1)
+    expect(by_testid(counter_1, "phone-last-order")).to_contain_text("×2")
+    expect(by_testid(counter_1, "phone-usual-items")).to_be_visible()
+    expect(by_testid(counter_1, "phone-repeat")).to_be_visible()
     _shoot_both(counter_1, "phone-call-popup")
     # And not on Counter 2
     counter_2.wait_for_timeout(1000)
-    expect(_testid(counter_2, "phone-caller")).to_have_count(0)
+    expect(by_testid(counter_2, "phone-caller")).to_have_count(0)
     screenshot(counter_2, "phone-call-other-register-tablet")
 
     # When the cashier gives the caller a new order
-    _testid(counter_1, "phone-new-order").click()
+    by_testid(counter_1, "phone-new-order").click()
 
     # Then a new bill with the member is shown, and the served bill is parked in the open bills
     counter_1.wait_for_url(re.compile(r"/register\?bill=\d+"))
-    expect(_testid(counter_1, "phone-caller")).to_have_count(0)
-    strip = _testid(counter_1, "bill-member")
+    expect(by_testid(counter_1, "phone-caller")).to_have_count(0)
+    strip = by_testid(counter_1, "bill-member")
     expect(strip).to_be_visible()
     expect(strip).to_have_attribute("data-member-id", str(member_id))
     expect(strip).to_contain_text("Li Na")
-    new_bill = _testid(counter_1, "bill-title").get_attribute("data-bill-id")
+    new_bill = by_testid(counter_1, "bill-title").get_attribute("data-bill-id")
     assert new_bill not in (None, served_bill)
     expect(counter_1.locator('[data-testid="bill-line"]')).to_have_count(0)
     screenshot(counter_1, "phone-new-order-bill-tablet")
-    _testid(counter_1, "header-open-bills").click()
+    by_testid(counter_1, "header-open-bills").click()
     parked = counter_1.locator(f'[data-testid="open-bill-row"][data-bill-id="{served_bill}"]')
     expect(parked).to_be_visible()
     expect(parked).to_contain_text(re.compile("Parked|已挂单"))
@@ -178,41 +169,41 @@ def test_a_members_call_pops_up_on_its_register_and_gets_a_new_order(server: str
 
 def test_a_manager_pairs_a_phone_and_an_unknown_caller_signs_up(server: str, browser: Browser) -> None:
     manager = browser.new_page(viewport=TABLET)
-    _log_in(manager, server, "Counter 2", "Mia Manager", "2222")
-    expect(_testid(manager, "no-bill")).to_be_visible()
+    log_in_at_register(manager, server, "Mia Manager", "2222", register="Counter 2")
+    expect(by_testid(manager, "no-bill")).to_be_visible()
 
     # The calls button: missed calls, latest calls, this register's phones, and pairing
-    _testid(manager, "phone-calls").click()
-    expect(_testid(manager, "phone-missed-count")).to_have_text("0")
-    _testid(manager, "phone-pair").click()
-    code = _testid(manager, "phone-pairing-code")
+    by_testid(manager, "phone-calls").click()
+    expect(by_testid(manager, "phone-missed-count")).to_have_text("0")
+    by_testid(manager, "phone-pair").click()
+    code = by_testid(manager, "phone-pairing-code")
     expect(code).to_be_visible()
     digits = code.get_attribute("data-code")
     assert digits is not None
     assert re.fullmatch(r"\d{6}", digits)
-    expect(_testid(manager, "phone-pairing-left")).to_contain_text(re.compile(r"\d+:\d\d"))
+    expect(by_testid(manager, "phone-pairing-left")).to_contain_text(re.compile(r"\d+:\d\d"))
     _shoot_both(manager, "phone-pairing-code")
     # A phone uses the code: the code closes by itself and the phone is listed
     token = _kassa_phone(server, "pair", digits, "--name", "Back phone")
     expect(code).to_have_count(0)
-    expect(_testid(manager, "phone-device")).to_contain_text("Back phone")
-    _testid(manager, "phone-calls-close").click()
+    expect(by_testid(manager, "phone-device")).to_contain_text("Back phone")
+    by_testid(manager, "phone-calls-close").click()
 
     # An unknown number calls: "Add customer" opens the sign-up with the number filled in
     _kassa_phone(server, "call", "139-1234-5678", "--device", token)
-    expect(_testid(manager, "phone-caller")).to_have_attribute("data-member-id", "")
-    expect(_testid(manager, "phone-open-bill")).to_be_visible()
-    expect(_testid(manager, "phone-new-order")).to_have_count(0)  # known callers only
-    _testid(manager, "phone-add").click()
-    expect(_testid(manager, "phone-add-phone")).to_have_value("139 1234 5678")
-    _testid(manager, "phone-add-name").fill("Wang Fang")
-    _testid(manager, "phone-add-privacy").click()
+    expect(by_testid(manager, "phone-caller")).to_have_attribute("data-member-id", "")
+    expect(by_testid(manager, "phone-open-bill")).to_be_visible()
+    expect(by_testid(manager, "phone-new-order")).to_have_count(0)  # known callers only
+    by_testid(manager, "phone-add").click()
+    expect(by_testid(manager, "phone-add-phone")).to_have_value("139 1234 5678")
+    by_testid(manager, "phone-add-name").fill("Wang Fang")
+    by_testid(manager, "phone-add-privacy").click()
     _shoot_both(manager, "phone-unknown-caller")
-    _testid(manager, "phone-add-select").click()
+    by_testid(manager, "phone-add-select").click()
 
     # No bill was open: a takeaway bill for the new member
     manager.wait_for_url(re.compile(r"/register\?bill=\d+"))
-    expect(_testid(manager, "bill-member")).to_contain_text("Wang Fang")
-    _testid(manager, "phone-calls").click()
-    expect(_testid(manager, "phone-calls-dialog").get_by_text("Wang Fang")).to_be_visible()
+    expect(by_testid(manager, "bill-member")).to_contain_text("Wang Fang")
+    by_testid(manager, "phone-calls").click()
+    expect(by_testid(manager, "phone-calls-dialog").get_by_text("Wang Fang")).to_be_visible()
     _shoot_both(manager, "phone-calls-drawer")

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import TABLET, _free_port, screenshot
-from tests.e2e.test_login_journey import _set_up_register_and_log_in, _testid
+from tests.e2e.conftest import TABLET, _free_port, by_testid, screenshot
+from tests.e2e.test_login_journey import _set_up_register_and_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -90,10 +90,10 @@ def test_a_printer_that_is_off_shows_on_the_register_until_the_receipt_prints(
     page = browser.new_page(viewport=TABLET)
     _set_up_register_and_log_in(page, server, "Chen Cashier", "3333")
     page.wait_for_url(re.compile(r"/register$"))
-    expect(_testid(page, "print-queue")).to_be_hidden()
+    expect(by_testid(page, "print-queue")).to_be_hidden()
 
     _api_sale(server)  # nothing listens on the printer's port yet
-    chip = _testid(page, "print-queue")
+    chip = by_testid(page, "print-queue")
     expect(chip).to_be_visible(timeout=15_000)
     expect(chip).to_contain_text("1")
     screenshot(page, "register-printer-off")

@@ -12,7 +12,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import (
+    PHONE,
+    TABLET,
+    by_testid,
+    has_no_horizontal_scroll,
+    log_in_at_register,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +27,6 @@ AMERICANO = "COF-AME"
 CHEESECAKE = "DES-CHE"
 TIRAMISU = "DES-TIR"
 EGG_TART = "DES-EGG"
-
-
-def _testid(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="{name}"]')
 
 
 def _yuan(fen: int) -> str:
@@ -114,22 +117,10 @@ def api(server: str) -> Api:
     return api
 
 
-def _log_in(page: Page, server: str, staff_name: str, pin: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))  # a new browser: choose the register first
-    page.get_by_role("button", name=re.compile("Counter 1")).click()
-    page.wait_for_url(re.compile(r"/$"))
-    page.get_by_role("button", name=re.compile(staff_name)).click()
-    for digit in pin:
-        _testid(page, f"pin-{digit}").click()
-    _testid(page, "pin-ok").click()
-    page.wait_for_url(re.compile(r"/register"))
-
-
 def _add(page: Page, api: Api, sku: str, shot: str | None = None) -> int:
     """Tap a product (choosing its required options); the unit price it adds."""
     product = api.product(sku)
-    _testid(page, f"category-{_category_of(api, sku)}").click()
+    by_testid(page, f"category-{_category_of(api, sku)}").click()
     page.locator(f'[data-testid="product"][data-sku="{sku}"]').click()
     choice = api.choice(sku)
     if product["modifier_groups"]:
@@ -160,16 +151,16 @@ def _shoot_both(page: Page, name: str) -> None:
 
 def test_a_table_orders_splits_and_pays_with_cash_and_card(server: str, browser: Browser, api: Api) -> None:
     page = browser.new_page(viewport=TABLET)
-    _log_in(page, server, "Chen Cashier", "3333")
+    log_in_at_register(page, server, "Chen Cashier", "3333")
 
     # Given table T3 sits down with two guests
-    _testid(page, "view-floor").click()
+    by_testid(page, "view-floor").click()
     page.wait_for_url(re.compile(r"/register/floor$"))
-    expect(_testid(page, "table-T3")).to_have_attribute("data-occupied", "false")
-    _testid(page, "table-T3").click()
-    _testid(page, "guests-2").click()
+    expect(by_testid(page, "table-T3")).to_have_attribute("data-occupied", "false")
+    by_testid(page, "table-T3").click()
+    by_testid(page, "guests-2").click()
     page.wait_for_url(re.compile(r"/register\?bill=\d+$"))
-    expect(_testid(page, "bill-title")).to_contain_text("T3")
+    expect(by_testid(page, "bill-title")).to_contain_text("T3")
 
     # When the cashier adds two coffees (with a size) and two cheesecakes
     coffee = _add(page, api, AMERICANO, shot="modifier-dialog")
@@ -180,73 +171,73 @@ def test_a_table_orders_splits_and_pays_with_cash_and_card(server: str, browser:
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(2)
     _line(page, "芝士蛋糕").locator('[data-testid="line-plus"]').click()
     expect(_line(page, "芝士蛋糕").locator('[data-testid="line-qty"]')).to_have_text("2")
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(2 * coffee + 2 * cake))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(2 * coffee + 2 * cake))
     _shoot_both(page, "register-bill")
 
     # And sends them to the kitchen
-    _testid(page, "send-kitchen").click()
-    expect(_testid(page, "send-kitchen")).to_be_disabled()
+    by_testid(page, "send-kitchen").click()
+    expect(by_testid(page, "send-kitchen")).to_be_disabled()
 
     # The floor shows T3 taken with its total; tapping it comes back to its bill
-    _testid(page, "view-floor").click()
-    expect(_testid(page, "table-T3")).to_have_attribute("data-occupied", "true")
-    expect(_testid(page, "table-T3").locator('[data-testid="table-total"]')).to_have_text(
+    by_testid(page, "view-floor").click()
+    expect(by_testid(page, "table-T3")).to_have_attribute("data-occupied", "true")
+    expect(by_testid(page, "table-T3").locator('[data-testid="table-total"]')).to_have_text(
         _yuan(2 * coffee + 2 * cake)
     )
     _shoot_both(page, "floor-busy")
-    _testid(page, "table-T3").click()
+    by_testid(page, "table-T3").click()
     page.wait_for_url(re.compile(r"/register\?bill=\d+$"))
-    expect(_testid(page, "bill-title")).to_contain_text("T3")
+    expect(by_testid(page, "bill-title")).to_contain_text("T3")
 
     # And splits one cheesecake off to a new bill
-    _testid(page, "split").click()
+    by_testid(page, "split").click()
     page.locator('[data-testid="split-line"]').filter(has_text="芝士蛋糕").locator(
         '[data-testid="split-line-plus"]'
     ).click()
     screenshot(page, "split-dialog-tablet")
-    _testid(page, "split-lines-ok").click()
+    by_testid(page, "split-lines-ok").click()
     remaining = 2 * coffee + cake
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(remaining))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(remaining))
     expect(_line(page, "芝士蛋糕").locator('[data-testid="line-qty"]')).to_have_text("1")
 
     # Then the rest is paid with ¥50 in cash and the remainder by card
-    _testid(page, "pay").click()
-    expect(_testid(page, "pay-due")).to_have_text(_yuan(remaining))
-    _testid(page, "cash-50").click()
-    expect(_testid(page, "cash-tendered")).to_have_text(_yuan(5000))
-    expect(_testid(page, "cash-rest")).to_have_text(_yuan(remaining - 5000))
+    by_testid(page, "pay").click()
+    expect(by_testid(page, "pay-due")).to_have_text(_yuan(remaining))
+    by_testid(page, "cash-50").click()
+    expect(by_testid(page, "cash-tendered")).to_have_text(_yuan(5000))
+    expect(by_testid(page, "cash-rest")).to_have_text(_yuan(remaining - 5000))
     _shoot_both(page, "pay-dialog")
-    _testid(page, "cash-ok").click()
-    expect(_testid(page, "pay-due")).to_have_text(_yuan(remaining - 5000))
-    _testid(page, "tender-card").click()
-    expect(_testid(page, "card-amount")).to_have_value(f"{Decimal(remaining - 5000) / 100:.2f}")
-    _testid(page, "card-approval").fill("A1B2C3")
-    _testid(page, "card-ok").click()
-    expect(_testid(page, "pay-done")).to_contain_text(_yuan(0))
+    by_testid(page, "cash-ok").click()
+    expect(by_testid(page, "pay-due")).to_have_text(_yuan(remaining - 5000))
+    by_testid(page, "tender-card").click()
+    expect(by_testid(page, "card-amount")).to_have_value(f"{Decimal(remaining - 5000) / 100:.2f}")
+    by_testid(page, "card-approval").fill("A1B2C3")
+    by_testid(page, "card-ok").click()
+    expect(by_testid(page, "pay-done")).to_contain_text(_yuan(0))
     expect(page.locator('[data-testid="pay-payment"]')).to_have_count(2)
     screenshot(page, "pay-done-tablet")
-    _testid(page, "print-receipt").click()
+    by_testid(page, "print-receipt").click()
     expect(page.locator(".q-notification").filter(has_text=re.compile("receipt|小票"))).to_be_visible()
-    _testid(page, "pay-finish").click()
-    expect(_testid(page, "no-bill")).to_be_visible()
+    by_testid(page, "pay-finish").click()
+    expect(by_testid(page, "no-bill")).to_be_visible()
 
     # And the split-off cheesecake is paid with Alipay (the customer's payment code)
-    _testid(page, "open-bills").click()
+    by_testid(page, "open-bills").click()
     split_row = page.locator('[data-testid="open-bill-row"]').filter(has_text="T3")
     expect(split_row).to_have_count(1)
     split_row.click()
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(cake))
-    _testid(page, "pay").click()
-    _testid(page, "tender-alipay").click()
-    _testid(page, "wallet-code").fill("134567890123456789")
-    _testid(page, "wallet-code").press("Enter")
-    expect(_testid(page, "pay-done")).to_contain_text(_yuan(0))
-    _testid(page, "pay-finish").click()
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(cake))
+    by_testid(page, "pay").click()
+    by_testid(page, "tender-alipay").click()
+    by_testid(page, "wallet-code").fill("134567890123456789")
+    by_testid(page, "wallet-code").press("Enter")
+    expect(by_testid(page, "pay-done")).to_contain_text(_yuan(0))
+    by_testid(page, "pay-finish").click()
 
     # And table T3 is free again on the floor plan
-    _testid(page, "view-floor").click()
+    by_testid(page, "view-floor").click()
     page.wait_for_url(re.compile(r"/register/floor$"))
-    expect(_testid(page, "table-T3")).to_have_attribute("data-occupied", "false")
+    expect(by_testid(page, "table-T3")).to_have_attribute("data-occupied", "false")
     _shoot_both(page, "floor")
     page.close()
 
@@ -255,9 +246,9 @@ def test_sold_out_marks_arrive_live_and_a_big_discount_needs_a_manager(
     server: str, browser: Browser, api: Api
 ) -> None:
     page = browser.new_page(viewport=TABLET)
-    _log_in(page, server, "Chen Cashier", "3333")
+    log_in_at_register(page, server, "Chen Cashier", "3333")
     tiramisu = page.locator(f'[data-testid="product"][data-sku="{TIRAMISU}"]')
-    _testid(page, f"category-{_category_of(api, TIRAMISU)}").click()
+    by_testid(page, f"category-{_category_of(api, TIRAMISU)}").click()
     expect(tiramisu).to_be_enabled()
 
     # When the kitchen runs out of tiramisu, the open register greys it out without a reload
@@ -268,30 +259,30 @@ def test_sold_out_marks_arrive_live_and_a_big_discount_needs_a_manager(
     expect(tiramisu).to_be_enabled()
 
     # A takeaway bill: a scanned SKU adds the product
-    _testid(page, "product-search").fill(CHEESECAKE)
-    _testid(page, "product-search").press("Enter")
+    by_testid(page, "product-search").fill(CHEESECAKE)
+    by_testid(page, "product-search").press("Enter")
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(1)
-    expect(_testid(page, "bill-title")).to_contain_text(re.compile("#\\d{3}"))
+    expect(by_testid(page, "bill-title")).to_contain_text(re.compile("#\\d{3}"))
 
     # Half off is above the cashier's limit: the manager approves with their PIN
-    _testid(page, "discount").click()
-    _testid(page, "discount-preset-50").click()
-    _testid(page, "discount-reason").fill("Birthday")
-    _testid(page, "discount-ok").click()
-    expect(_testid(page, "approval")).to_be_attached()
+    by_testid(page, "discount").click()
+    by_testid(page, "discount-preset-50").click()
+    by_testid(page, "discount-reason").fill("Birthday")
+    by_testid(page, "discount-ok").click()
+    expect(by_testid(page, "approval")).to_be_attached()
     page.locator('[data-testid^="approver-"]').filter(has_text="Mia Manager").click()
     for digit in "2222":
-        _testid(page, f"approver-pin-{digit}").click()
+        by_testid(page, f"approver-pin-{digit}").click()
     screenshot(page, "approval-dialog-tablet")
-    _testid(page, "approver-pin-ok").click()
-    expect(_testid(page, "bill-discount")).to_have_text("-" + _yuan(1400))
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(1400))
+    by_testid(page, "approver-pin-ok").click()
+    expect(by_testid(page, "bill-discount")).to_have_text("-" + _yuan(1400))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(1400))
 
     # Given by mistake: the cashier takes the bill discount off again
-    _testid(page, "discount").click()
-    _testid(page, "discount-remove").click()
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(2800))
-    expect(_testid(page, "bill-discount")).to_have_count(0)
+    by_testid(page, "discount").click()
+    by_testid(page, "discount-remove").click()
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(2800))
+    expect(by_testid(page, "bill-discount")).to_have_count(0)
     page.close()
 
 
@@ -309,24 +300,24 @@ def test_urgent_orders_lead_the_queue_a_sent_line_is_voided_and_shares_are_paid(
     server: str, browser: Browser, api: Api
 ) -> None:
     page = browser.new_page(viewport=TABLET)
-    _log_in(page, server, "Chen Cashier", "3333")
+    log_in_at_register(page, server, "Chen Cashier", "3333")
 
     # Given a parked takeaway bill, and a newer one marked urgent and sent to the kitchen
     tart = _add(page, api, EGG_TART)
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(1)
-    parked_id = _testid(page, "bill-title").get_attribute("data-bill-id")
-    _testid(page, "park").click()
-    expect(_testid(page, "no-bill")).to_be_visible()
+    parked_id = by_testid(page, "bill-title").get_attribute("data-bill-id")
+    by_testid(page, "park").click()
+    expect(by_testid(page, "no-bill")).to_be_visible()
     coffee = _add(page, api, AMERICANO)
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(1)
-    _testid(page, "urgent").click()
-    expect(_testid(page, "urgent-badge")).to_be_visible()
-    urgent_id = _testid(page, "bill-title").get_attribute("data-bill-id")
-    _testid(page, "send-kitchen").click()
-    expect(_testid(page, "send-kitchen")).to_be_disabled()
+    by_testid(page, "urgent").click()
+    expect(by_testid(page, "urgent-badge")).to_be_visible()
+    urgent_id = by_testid(page, "bill-title").get_attribute("data-bill-id")
+    by_testid(page, "send-kitchen").click()
+    expect(by_testid(page, "send-kitchen")).to_be_disabled()
 
     # Then the order queue lists the urgent bill first, before the older parked one
-    _testid(page, "view-queue").click()
+    by_testid(page, "view-queue").click()
     page.wait_for_url(re.compile(r"/register/queue$"))
     takeaways = page.locator('[data-testid="queue-takeaway"] [data-testid="queue-bill"]')
     expect(takeaways.first).to_have_attribute("data-bill-id", str(urgent_id))
@@ -340,79 +331,79 @@ def test_urgent_orders_lead_the_queue_a_sent_line_is_voided_and_shares_are_paid(
     page.wait_for_url(re.compile(r"/register\?bill=\d+$"))
     _add(page, api, EGG_TART)
     expect(page.locator('[data-testid="bill-line"]')).to_have_count(2)
-    _testid(page, "send-kitchen").click()
-    expect(_testid(page, "send-kitchen")).to_be_disabled()
+    by_testid(page, "send-kitchen").click()
+    expect(by_testid(page, "send-kitchen")).to_be_disabled()
     _line(page, "葡式蛋挞").locator('[data-testid="line-minus"]').click()
-    expect(_testid(page, "void-ok")).to_be_disabled()
-    _testid(page, "void-reason").fill("Dropped on the floor")
-    _testid(page, "void-ok").click()
+    expect(by_testid(page, "void-ok")).to_be_disabled()
+    by_testid(page, "void-reason").fill("Dropped on the floor")
+    by_testid(page, "void-ok").click()
     expect(_line(page, "葡式蛋挞")).to_contain_text("Dropped on the floor")
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(coffee))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(coffee))
 
     # And splits the bill evenly in two
-    _testid(page, "split").click()
-    _testid(page, "split-mode-even").click()
-    _testid(page, "split-even-2").click()
-    _testid(page, "split-even-ok").click()
+    by_testid(page, "split").click()
+    by_testid(page, "split-mode-even").click()
+    by_testid(page, "split-even-2").click()
+    by_testid(page, "split-even-ok").click()
     first_share, second_share = (coffee + 1) // 2, coffee // 2
 
     # Then the first share shows a WeChat Pay QR code (cancelled), then is paid in cash
-    expect(_testid(page, "bill-split-shares")).to_contain_text(
+    expect(by_testid(page, "bill-split-shares")).to_contain_text(
         f"{_yuan(first_share)} + {_yuan(second_share)}"
     )
-    _testid(page, "pay").click()
-    _testid(page, "pay-share-0").click()
+    by_testid(page, "pay").click()
+    by_testid(page, "pay-share-0").click()
     # The tenders are drawn anew for the share: tap WeChat Pay once they are.
-    expect(_testid(page, "pay-share-0")).to_have_attribute("aria-pressed", "true")
-    _testid(page, "tender-wechat_pay").click()
-    expect(_testid(page, "wallet-amount")).to_have_value(f"{Decimal(first_share) / 100:.2f}")
-    _testid(page, "wallet-qr").click()
-    expect(_testid(page, "wallet-qr-code").locator("svg")).to_be_visible()
+    expect(by_testid(page, "pay-share-0")).to_have_attribute("aria-pressed", "true")
+    by_testid(page, "tender-wechat_pay").click()
+    expect(by_testid(page, "wallet-amount")).to_have_value(f"{Decimal(first_share) / 100:.2f}")
+    by_testid(page, "wallet-qr").click()
+    expect(by_testid(page, "wallet-qr-code").locator("svg")).to_be_visible()
     screenshot(page, "pay-qr-tablet")
-    _testid(page, "wallet-cancel").click()
-    expect(_testid(page, "wallet-code")).to_be_visible()
-    _testid(page, "tender-cash").click()
-    expect(_testid(page, "pay-share-0")).to_have_attribute("aria-pressed", "true")
-    _testid(page, "cash-exact").click()
-    _testid(page, "cash-ok").click()
-    expect(_testid(page, "pay-due")).to_have_text(_yuan(second_share))
-    expect(_testid(page, "pay-share-0")).to_be_disabled()
+    by_testid(page, "wallet-cancel").click()
+    expect(by_testid(page, "wallet-code")).to_be_visible()
+    by_testid(page, "tender-cash").click()
+    expect(by_testid(page, "pay-share-0")).to_have_attribute("aria-pressed", "true")
+    by_testid(page, "cash-exact").click()
+    by_testid(page, "cash-ok").click()
+    expect(by_testid(page, "pay-due")).to_have_text(_yuan(second_share))
+    expect(by_testid(page, "pay-share-0")).to_be_disabled()
 
     # And the second share by card closes the bill
-    _testid(page, "pay-share-1").click()
-    _testid(page, "tender-card").click()
-    _testid(page, "card-approval").fill("778899")
-    _testid(page, "card-ok").click()
-    expect(_testid(page, "pay-done")).to_be_visible()
-    _testid(page, "pay-finish").click()
+    by_testid(page, "pay-share-1").click()
+    by_testid(page, "tender-card").click()
+    by_testid(page, "card-approval").fill("778899")
+    by_testid(page, "card-ok").click()
+    expect(by_testid(page, "pay-done")).to_be_visible()
+    by_testid(page, "pay-finish").click()
 
     # And the parked bill is still there to resume
-    _testid(page, "open-bills").click()
+    by_testid(page, "open-bills").click()
     page.locator(f'[data-testid="open-bill-row"][data-bill-id="{parked_id}"]').click()
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(tart))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(tart))
     page.close()
 
 
 def test_one_of_two_tarts_the_kitchen_has_is_voided(server: str, browser: Browser, api: Api) -> None:
     page = browser.new_page(viewport=TABLET)
-    _log_in(page, server, "Chen Cashier", "3333")
+    log_in_at_register(page, server, "Chen Cashier", "3333")
 
     # Given two egg tarts sent to the kitchen
     tart = _add(page, api, EGG_TART)
     _line(page, "葡式蛋挞").locator('[data-testid="line-plus"]').click()
     expect(_line(page, "葡式蛋挞").locator('[data-testid="line-qty"]')).to_have_text("2")
-    _testid(page, "send-kitchen").click()
-    expect(_testid(page, "send-kitchen")).to_be_disabled()
+    by_testid(page, "send-kitchen").click()
+    expect(by_testid(page, "send-kitchen")).to_be_disabled()
 
     # When the cashier voids one of them (the dialog offers the whole line first)
     _line(page, "葡式蛋挞").locator('[data-testid="line-minus"]').click()
-    expect(_testid(page, "void-quantity")).to_have_text("2/2")
-    expect(_testid(page, "void-quantity-plus")).to_be_disabled()
-    _testid(page, "void-quantity-minus").click()
-    expect(_testid(page, "void-quantity")).to_have_text("1/2")
-    expect(_testid(page, "void-quantity-minus")).to_be_disabled()
-    _testid(page, "void-reason").fill("Dropped on the floor")
-    _testid(page, "void-ok").click()
+    expect(by_testid(page, "void-quantity")).to_have_text("2/2")
+    expect(by_testid(page, "void-quantity-plus")).to_be_disabled()
+    by_testid(page, "void-quantity-minus").click()
+    expect(by_testid(page, "void-quantity")).to_have_text("1/2")
+    expect(by_testid(page, "void-quantity-minus")).to_be_disabled()
+    by_testid(page, "void-reason").fill("Dropped on the floor")
+    by_testid(page, "void-ok").click()
 
     # Then one tart stays on the bill and the other is shown voided with the reason
     lines = _line(page, "葡式蛋挞")
@@ -420,34 +411,34 @@ def test_one_of_two_tarts_the_kitchen_has_is_voided(server: str, browser: Browse
     expect(lines.first.locator('[data-testid="line-qty"]')).to_have_text("1")
     expect(lines.last).to_contain_text("Dropped on the floor")
     expect(lines.last.locator('[data-testid="line-qty"]')).to_have_count(0)
-    expect(_testid(page, "bill-total")).to_have_text(_yuan(tart))
+    expect(by_testid(page, "bill-total")).to_have_text(_yuan(tart))
     page.close()
 
 
 def test_a_delivery_bill_is_opened_from_the_new_bill_dialog(server: str, browser: Browser) -> None:
     page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
-    _log_in(page, server, "Wang Waiter", "4444")
-    _testid(page, "new-bill").click()
-    _testid(page, "order-type-dine_in").click()
-    expect(_testid(page, "pick-table-T8")).to_be_visible()
-    _testid(page, "order-type-delivery").click()
-    _testid(page, "delivery-address").fill("武康路 120 号 3 楼")
-    _testid(page, "delivery-phone").fill("13800138000")
+    log_in_at_register(page, server, "Wang Waiter", "4444")
+    by_testid(page, "new-bill").click()
+    by_testid(page, "order-type-dine_in").click()
+    expect(by_testid(page, "pick-table-T8")).to_be_visible()
+    by_testid(page, "order-type-delivery").click()
+    by_testid(page, "delivery-address").fill("武康路 120 号 3 楼")
+    by_testid(page, "delivery-phone").fill("13800138000")
     screenshot(page, "new-bill-dialog-phone")
-    _testid(page, "open-bill-ok").click()
-    expect(_testid(page, "bill-title")).to_contain_text(re.compile("#\\d{3}"))
-    bill_id = _testid(page, "bill-title").get_attribute("data-bill-id")
+    by_testid(page, "open-bill-ok").click()
+    expect(by_testid(page, "bill-title")).to_contain_text(re.compile("#\\d{3}"))
+    bill_id = by_testid(page, "bill-title").get_attribute("data-bill-id")
     # a waiter takes orders but does not take payments (nor closes an empty bill)
-    expect(_testid(page, "close-empty")).to_be_disabled()
+    expect(by_testid(page, "close-empty")).to_be_disabled()
     assert has_no_horizontal_scroll(page)
 
-    _testid(page, "header-open-bills").click()
+    by_testid(page, "header-open-bills").click()
     expect(page.locator(f'[data-testid="open-bill-row"][data-bill-id="{bill_id}"]')).to_be_visible()
     page.wait_for_timeout(500)  # the sheet slides in
     screenshot(page, "open-bills-phone")
-    _testid(page, "open-bills-close").click()
+    by_testid(page, "open-bills-close").click()
 
-    _testid(page, "view-queue").click()
+    by_testid(page, "view-queue").click()
     page.wait_for_url(re.compile(r"/register/queue$"))
     expect(page.locator(f'[data-testid="queue-delivery"] [data-bill-id="{bill_id}"]')).to_be_visible()
     assert has_no_horizontal_scroll(page)

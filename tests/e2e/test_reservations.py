@@ -8,20 +8,23 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from kassa.members.service import CURRENT_PRIVACY_POLICY_VERSION
-from tests.e2e.conftest import PHONE, TABLET, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import (
+    PHONE,
+    TABLET,
+    by_testid,
+    has_no_horizontal_scroll,
+    log_in_at_register,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
 MEMBER_PHONE = "13912345678"
 MEMBER_NAME = "王女士"
 TABLE = "T6"
-
-
-def _testid(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-testid="{name}"]')
 
 
 def _register_member(server: str) -> int:
@@ -44,24 +47,12 @@ def _register_member(server: str) -> int:
         return int(response.json()["id"])
 
 
-def _log_in(page: Page, server: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))
-    page.get_by_role("button", name=re.compile("Counter 1")).click()
-    page.wait_for_url(re.compile(r"/$"))
-    page.get_by_role("button", name=re.compile("Chen Cashier")).click()
-    for digit in "3333":
-        _testid(page, f"pin-{digit}").click()
-    _testid(page, "pin-ok").click()
-    page.wait_for_url(re.compile(r"/register"))
-
-
 def _show_day(page: Page, day: str) -> None:
     """The day view on ``day`` (a booking for the next quarter hour after 23:45 is tomorrow)."""
-    title = _testid(page, "day-title")
+    title = by_testid(page, "day-title")
     expect(title).to_have_attribute("data-day", re.compile(r"^\d{4}-\d{2}-\d{2}$"))
     if title.get_attribute("data-day") != day:
-        _testid(page, "day-next").click()
+        by_testid(page, "day-next").click()
     expect(title).to_have_attribute("data-day", day)
 
 
@@ -81,33 +72,33 @@ def _shoot(page: Page, name: str, *, phone_too: bool = True) -> None:
 def test_book_a_table_for_a_member_see_it_reserved_and_seat_it(server: str, browser: Browser) -> None:
     member_id = _register_member(server)
     page = browser.new_page(viewport=TABLET)
-    _log_in(page, server)
+    log_in_at_register(page, server)
 
     # Given the day view, reached from the register's views
-    _testid(page, "view-reservations").click()
+    by_testid(page, "view-reservations").click()
     page.wait_for_url(re.compile(r"/register/reservations"))
-    expect(_testid(page, "timeline")).to_be_visible()
+    expect(by_testid(page, "timeline")).to_be_visible()
     expect(page.locator('[data-testid="timeline-row"]')).to_have_count(12)  # the demo's 12 tables
 
     # When the cashier books T6 for the member, who is found by phone
-    _testid(page, "resv-new").click()
-    form = _testid(page, "reservation-form-dialog")
+    by_testid(page, "resv-new").click()
+    form = by_testid(page, "reservation-form-dialog")
     expect(form).to_be_visible()
-    _testid(page, "resv-customer-search").fill(MEMBER_PHONE)
-    _testid(page, "resv-customer-search-go").click()
-    _testid(page, f"resv-member-result-{member_id}").click()
-    expect(_testid(page, "resv-member")).to_have_attribute("data-member-id", str(member_id))
-    _testid(page, "resv-party-plus").click()
-    _testid(page, "resv-party-plus").click()
-    expect(_testid(page, "resv-party")).to_have_text("4")
-    expect(_testid(page, f"resv-table-{TABLE}")).to_be_visible()
-    expect(_testid(page, "resv-table-T1")).to_have_count(0)  # two seats: too small for four
-    _testid(page, f"resv-table-{TABLE}").click()
-    expect(_testid(page, f"resv-table-{TABLE}")).to_have_attribute("aria-pressed", "true")
-    _testid(page, "resv-notes").fill("Window seat, birthday")
-    booked_day = _testid(page, "resv-date").input_value()
+    by_testid(page, "resv-customer-search").fill(MEMBER_PHONE)
+    by_testid(page, "resv-customer-search-go").click()
+    by_testid(page, f"resv-member-result-{member_id}").click()
+    expect(by_testid(page, "resv-member")).to_have_attribute("data-member-id", str(member_id))
+    by_testid(page, "resv-party-plus").click()
+    by_testid(page, "resv-party-plus").click()
+    expect(by_testid(page, "resv-party")).to_have_text("4")
+    expect(by_testid(page, f"resv-table-{TABLE}")).to_be_visible()
+    expect(by_testid(page, "resv-table-T1")).to_have_count(0)  # two seats: too small for four
+    by_testid(page, f"resv-table-{TABLE}").click()
+    expect(by_testid(page, f"resv-table-{TABLE}")).to_have_attribute("aria-pressed", "true")
+    by_testid(page, "resv-notes").fill("Window seat, birthday")
+    booked_day = by_testid(page, "resv-date").input_value()
     _shoot(page, "reservation-form")
-    _testid(page, "resv-save").click()
+    by_testid(page, "resv-save").click()
     expect(form).to_be_hidden()
 
     # Then it is on the timeline, in T6's row (the form books the next quarter hour: after
@@ -125,22 +116,22 @@ def test_book_a_table_for_a_member_see_it_reserved_and_seat_it(server: str, brow
 
     # Its details show what was booked and its history; nothing changes when closed
     block.click()
-    details = _testid(page, "reservation-details-dialog")
+    details = by_testid(page, "reservation-details-dialog")
     expect(details).to_be_visible()
     expect(details).to_contain_text(TABLE)
-    _testid(page, "resv-history").click()
+    by_testid(page, "resv-history").click()
     history = page.locator('[data-testid="resv-history-row"]')
     expect(history).to_have_count(1)
     expect(history).to_be_visible()
     expect(history).to_contain_text("Chen Cashier")
     _shoot(page, "reservation-details")
-    _testid(page, "reservation-details-close").click()
+    by_testid(page, "reservation-details-close").click()
     expect(details).to_be_hidden()
 
     # And the floor shows the table reserved
-    _testid(page, "view-floor").click()
+    by_testid(page, "view-floor").click()
     page.wait_for_url(re.compile(r"/register/floor"))
-    table = _testid(page, f"table-{TABLE}")
+    table = by_testid(page, f"table-{TABLE}")
     expect(table).to_have_attribute("data-reserved", "true")
     expect(table).to_have_attribute("data-occupied", "false")
     expect(table.locator('[data-testid="table-mark"]')).to_contain_text(MEMBER_NAME)
@@ -148,37 +139,37 @@ def test_book_a_table_for_a_member_see_it_reserved_and_seat_it(server: str, brow
 
     # When the cashier taps it, the floor offers to seat the reservation
     table.click()
-    question = _testid(page, "seat-reservation-question")
+    question = by_testid(page, "seat-reservation-question")
     expect(question).to_contain_text(MEMBER_NAME)
     expect(question).to_contain_text("4")
     _shoot(page, "seat-reservation", phone_too=False)
-    _testid(page, "seat-reservation-ok").click()
+    by_testid(page, "seat-reservation-ok").click()
 
     # Then a bill is open on T6 with the member on it
     page.wait_for_url(re.compile(r"/register\?bill=\d+"))
-    expect(_testid(page, "bill-member")).to_have_attribute("data-member-id", str(member_id))
-    expect(_testid(page, "bill-title")).to_contain_text(TABLE)
+    expect(by_testid(page, "bill-member")).to_have_attribute("data-member-id", str(member_id))
+    expect(by_testid(page, "bill-title")).to_contain_text(TABLE)
     _shoot(page, "reservation-seated-bill", phone_too=False)
 
     # And the day view shows the reservation seated; the floor shows the table taken
-    _testid(page, "view-reservations").click()
+    by_testid(page, "view-reservations").click()
     page.wait_for_url(re.compile(r"/register/reservations"))
     _show_day(page, booked_day)
     expect(
         page.locator(f'[data-testid="timeline-block"][data-reservation-id="{reservation_id}"]')
     ).to_have_attribute("data-status", "seated")
-    _testid(page, "view-floor").click()
-    expect(_testid(page, f"table-{TABLE}")).to_have_attribute("data-occupied", "true")
+    by_testid(page, "view-floor").click()
+    expect(by_testid(page, f"table-{TABLE}")).to_have_attribute("data-occupied", "true")
     page.close()
 
     # And the back office lists it, seated, under Reservations
     manager = browser.new_page(viewport=TABLET)
     manager.goto(server + "/backoffice/login")
-    _testid(manager, "email").fill("manager@kassa.demo")
-    _testid(manager, "password").fill("kassa-manager-demo")
-    _testid(manager, "login").click()
+    by_testid(manager, "email").fill("manager@kassa.demo")
+    by_testid(manager, "password").fill("kassa-manager-demo")
+    by_testid(manager, "login").click()
     manager.wait_for_url(re.compile(r"/backoffice$"))
-    _testid(manager, "nav-reservations").click()
+    by_testid(manager, "nav-reservations").click()
     manager.wait_for_url(re.compile(r"/backoffice/reservations"))
     _show_day(manager, booked_day)
     listed = manager.locator(f'[data-testid="day-reservation"][data-reservation-id="{reservation_id}"]')
