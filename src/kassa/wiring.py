@@ -5,13 +5,19 @@ lower capability only knows a registry, the higher one fills it in here."""
 from __future__ import annotations
 
 from kassa.loyalty import checkout as loyalty_checkout
+from kassa.members import service as members
+from kassa.members.erasure import scrub_bills
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
+from kassa.notifications.erasure import scrub_messages
 from kassa.orders import service as orders
 from kassa.payments.member_tenders import set_member_wallet
+from kassa.reservations.erasure import scrub_reservations
 from kassa.reservations.service import install_hooks as install_reservation_hooks
 from kassa.returns import service as returns
+from kassa.returns.erasure import scrub_returns
 from kassa.returns.service import install_hooks as install_return_hooks
+from kassa.telephony.erasure import scrub_calls
 
 
 def install_hooks() -> None:
@@ -28,3 +34,8 @@ def install_hooks() -> None:
         orders.BILL_DISCOUNT_REMOVED_HOOKS.append(loyalty_checkout.give_coupon_back)
     if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:
         returns.RETURN_APPROVED_HOOKS.append(loyalty_checkout.reverse_on_return)
+    # An erased member's number and name leave every table that kept a copy, each
+    # capability scrubbing its own in the erasure's transaction.
+    for scrub in (scrub_messages, scrub_calls, scrub_returns, scrub_reservations, scrub_bills):
+        if scrub not in members.MEMBER_ERASED_HOOKS:
+            members.MEMBER_ERASED_HOOKS.append(scrub)

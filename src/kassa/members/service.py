@@ -7,7 +7,7 @@ data itself: audit rows are hash-chained and can never be erased, a member's dat
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
+from kassa.core.erasure import ErasedMember, erased_phone
 from kassa.core.errors import Conflict, NotFound, ValidationFailed
 from kassa.core.phones import is_last4, last4, looks_like_phone, normalize_phone, try_normalize_phone
 from kassa.members.cards import is_card_number, new_card_number
@@ -533,13 +534,11 @@ async def handle_stop_reply(session: AsyncSession, inbound: InboundMessage) -> s
 ERASED_MEMBER_NAME = "已注销 Erased member"
 
 
-def erased_phone(member_id: int) -> str:
-    """A placeholder for an erased member's number: never dialable (not E.164), unique
-    because the id is, and within the column's 16 characters."""
-    placeholder = f"x{member_id:015d}"
-    if len(placeholder) > 16:
-        raise ValueError(f"member id {member_id} does not fit a phone placeholder")
-    return placeholder
+# Each capability that keeps the person's number or name elsewhere (the message log, the
+# call log, returns, reservations, delivery bills) scrubs its own tables here, in the
+# erasure's transaction; filled in by ``kassa.wiring.install_hooks``.
+MemberErasedHook = Callable[[AsyncSession, ErasedMember], Awaitable[None]]
+MEMBER_ERASED_HOOKS: list[MemberErasedHook] = []
 
 
 async def erase_member(
@@ -548,7 +547,10 @@ async def erase_member(
     """Erase a member's personal data on their request: the row stays (bills, returns and
     consent records keep pointing at it, so the books still add up) but it no longer says
     who the person was. Name, phone, e-mail, birthday, address, notes and tags go; both
-    consents are recorded as withdrawn; the phone number is free for a new sign-up.
+    consents are recorded as withdrawn; the phone number is free for a new sign-up. Every
+    ``MEMBER_ERASED_HOOKS`` hook then scrubs the number and name from its capability's
+    tables (messages, codes, calls, returns, reservations, delivery bills) in the same
+    transaction: an erasure is all or nothing.
 
     Staff need the back office as well as member management: an erasure cannot be undone.
     The audit record names the member id and the source only.
@@ -563,6 +565,7 @@ async def erase_member(
     for kind in (ConsentKind.MARKETING_SMS, ConsentKind.PRIVACY_POLICY):
         await _append_consent(session, actor, member, kind, False, None, source)
     now = utc_now()
+    erased = ErasedMember(member.organization_id, member.id, member.phone_e164)
     member.name = ERASED_MEMBER_NAME
     member.phone_e164 = erased_phone(member.id)
     member.phone_last4 = ""
@@ -576,6 +579,8 @@ async def erase_member(
     member.erased_at = now
     member.updated_at = now
     await session.flush()
+    for hook in MEMBER_ERASED_HOOKS:
+        await hook(session, erased)
     audit.record(session, actor, "member.erase", "member", member.id, after={"source": source})
     return member
 

@@ -253,7 +253,9 @@ async def send_free_text(
         "message",
         message.id,
         store_id=store_id,
-        after={"to": phone, "segments": message.segments},
+        # Not the number: the trail cannot be edited, and an erased member's number must go.
+        # The message row (scrubbed on erasure) says who it went to.
+        after={"segments": message.segments},
     )
     return message
 
