@@ -43,13 +43,16 @@ def test_the_owner_changes_top_up_bonuses_and_tiers(server: str, browser: Browse
     _testid(page, "save-loyalty-settings").click()
     expect(page.get_by_text("已保存").first).to_be_visible(timeout=15_000)
 
+    # The first save's notice goes away before the second save, so the notice waited for
+    # next is the second's (reloading before that save committed would lose the tier).
+    expect(page.get_by_text("已保存")).to_have_count(0, timeout=15_000)
     _testid(page, "add-tier").click()
     expect(tiers).to_have_count(3)
     _testid(page, "tier-name").last.fill("Diamond")
     _testid(page, "tier-spend").last.fill("20000.00")
     _testid(page, "tier-discount").last.fill("15")
     _testid(page, "save-tiers").click()
-    expect(page.get_by_text("已保存").last).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("已保存").first).to_be_visible(timeout=15_000)
 
     page.reload()
     expect(_testid(page, "top-up-rule")).to_have_count(3)
