@@ -76,6 +76,12 @@ class PayDialog:
         self.waiting_payment_id: int | None = None
         self.bill_id = screen.view.id if screen.view else 0
         self.paint_cash: Callable[[], None] = lambda: None
+        # The share and tender buttons stay on screen while only their state changes: a
+        # button drawn anew on every choice would swallow a tap that lands mid-redraw.
+        self.share_buttons: dict[int | None, ui.button] = {}
+        self.drawn_shares: tuple[int, ...] = ()
+        self.tender_buttons: dict[Tender, ui.button] = {}
+        self.drawn_tenders: tuple[Tender, ...] = ()
 
     # --- state -----------------------------------------------------------------------
 
@@ -147,30 +153,38 @@ class PayDialog:
 
     def paint_shares(self, view: BillView) -> None:
         _ = self._
-        self.shares_row.clear()
-        shares = view.bill.split_shares or []
-        if not shares:
-            self.share_index = None
-            return
+        shares = tuple(view.bill.split_shares or ())
         paid = view.paid_share_indexes
-        if self.share_index is not None and self.share_index in paid:
+        if self.share_index is not None and (not shares or self.share_index in paid):
             self.share_index = None
-        with self.shares_row:
-            ui.label(_("Pay:")).classes("text-sm self-center")
-            everything = ui.button(_("Everything"), on_click=lambda: self.pick_share(None)).props(
-                "no-caps unelevated " + selected_props(self.share_index is None)
+        if shares != self.drawn_shares:
+            self.shares_row.clear()
+            self.share_buttons = {}
+            self.drawn_shares = shares
+            if shares:
+                with self.shares_row:
+                    ui.label(_("Pay:")).classes("text-sm self-center")
+                    self.share_buttons[None] = (
+                        ui.button(_("Everything"), on_click=lambda: self.pick_share(None))
+                        .props('no-caps unelevated data-testid="pay-share-all"')
+                        .classes("min-h-[44px]")
+                    )
+                    for number in range(len(shares)):
+                        self.share_buttons[number] = (
+                            ui.button(on_click=lambda number=number: self.pick_share(number))
+                            .props(f'no-caps unelevated data-testid="pay-share-{number}"')
+                            .classes("min-h-[44px]")
+                        )
+        for index, button in self.share_buttons.items():
+            is_selected = index == self.share_index
+            button.props(
+                selected_props(is_selected) + f' aria-pressed="{"true" if is_selected else "false"}"'
             )
-            everything.classes("min-h-[44px]").props('data-testid="pay-share-all"')
-            for index, share in enumerate(shares):
-                button = ui.button(
-                    _("Share {number}: {amount}").format(number=index + 1, amount=self.screen.money(share))
-                    + (" ✓" if index in paid else ""),
-                    on_click=lambda index=index: self.pick_share(index),
-                ).props("no-caps unelevated " + selected_props(index == self.share_index))
-                is_selected = index == self.share_index
-                button.classes("min-h-[44px]").props(
-                    f'data-testid="pay-share-{index}" aria-pressed="{"true" if is_selected else "false"}"'
+            if index is not None:
+                label = _("Share {number}: {amount}").format(
+                    number=index + 1, amount=self.screen.money(shares[index])
                 )
+                button.set_text(label + (" ✓" if index in paid else ""))
                 button.set_enabled(index not in paid)
 
     def pick_share(self, index: int | None) -> None:
@@ -184,22 +198,30 @@ class PayDialog:
 
     def paint_tenders(self) -> None:
         _ = self._
-        self.tender_row.clear()
         view = self.view
         # The member's stored value and points, when a member is on the bill.
         member_tenders = MEMBER_TENDERS if view is not None and view.member is not None else ()
-        with self.tender_row:
-            for tender, icon in (*TENDERS, *member_tenders):
-                is_selected = tender == self.tender
-                ui.button(
-                    _(TENDER_LABELS[tender]),
-                    icon=icon,
-                    on_click=lambda tender=tender: self.pick_tender(tender),
-                ).props("no-caps unelevated stack " + selected_props(is_selected)).classes(
-                    "flex-1 min-h-[64px] px-1"
-                ).props(
-                    f'data-testid="tender-{tender.value}" aria-pressed="{"true" if is_selected else "false"}"'
-                )
+        tenders = (*TENDERS, *member_tenders)
+        if tuple(tender for tender, _icon in tenders) != self.drawn_tenders:
+            self.tender_row.clear()
+            self.tender_buttons = {}
+            self.drawn_tenders = tuple(tender for tender, _icon in tenders)
+            with self.tender_row:
+                for tender, icon in tenders:
+                    self.tender_buttons[tender] = (
+                        ui.button(
+                            _(TENDER_LABELS[tender]),
+                            icon=icon,
+                            on_click=lambda tender=tender: self.pick_tender(tender),
+                        )
+                        .props(f'no-caps unelevated stack data-testid="tender-{tender.value}"')
+                        .classes("flex-1 min-h-[64px] px-1")
+                    )
+        for tender, button in self.tender_buttons.items():
+            is_selected = tender == self.tender
+            button.props(
+                selected_props(is_selected) + f' aria-pressed="{"true" if is_selected else "false"}"'
+            )
 
     def pick_tender(self, tender: Tender) -> None:
         if tender == self.tender:
