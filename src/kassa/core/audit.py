@@ -177,28 +177,28 @@ def _append_pending(session: Session) -> None:
             locked = session.execute(take_sequences).one()
         last_sequence, previous_hash = locked
         sequence = last_sequence - len(records)
+        rows = []
         for item in records:
             sequence += 1
             item.sequence = sequence
-            item.previous_hash = previous_hash
-            item.record_hash = compute_hash(_hashed_fields(item), previous_hash)
-            previous_hash = item.record_hash
-        rows = [
-            {
-                **_hashed_fields(item),
-                "occurred_at": item.occurred_at,
-                "previous_hash": item.previous_hash,
-                "record_hash": item.record_hash,
-            }
-            for item in records
-        ]
-        store_hash = (
+            fields = _hashed_fields(item)
+            record_hash = compute_hash(fields, previous_hash)
+            # One multi-row INSERT; the records are not needed as objects after this.
+            rows.append(
+                {
+                    **fields,
+                    "occurred_at": item.occurred_at,
+                    "previous_hash": previous_hash,
+                    "record_hash": record_hash,
+                }
+            )
+            previous_hash = record_hash
+        session.execute(insert(AuditRecord), rows)
+        session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.chain_key == chain_key)
             .values(last_hash=previous_hash)
         )
-        session.execute(insert(AuditRecord), rows)
-        session.execute(store_hash)
 
 
 @dataclass(frozen=True)
