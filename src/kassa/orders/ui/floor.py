@@ -21,6 +21,7 @@ from kassa.orders.ui.bills import ask_guests
 from kassa.orders.ui.view import (
     ORDER_TYPE_ICONS,
     ORDER_TYPE_LABELS,
+    AreaView,
     OpenBillRow,
     TableView,
     age_minutes,
@@ -189,6 +190,8 @@ async def floor_page() -> None:
             with root:
                 await open_row(context, chosen)
 
+    drawn: list[tuple[tuple[AreaView, ...], dict[int, str]]] = []  # what the plan shows
+
     async def draw() -> None:
         try:
             async with get_database().read_only() as session:
@@ -200,6 +203,11 @@ async def floor_page() -> None:
             with root:
                 notify_error(error)
             return
+        # Most of the store's events leave the floor as it is: redrawing it anyway would
+        # swallow a tap on a table that lands mid-redraw.
+        if drawn and drawn[-1] == (areas, marks):
+            return
+        drawn[:] = [(areas, marks)]
         plan.clear()
         with plan:
             if not areas:
