@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from kassa.loyalty import checkout as loyalty_checkout
 from kassa.members import service as members
-from kassa.members.erasure import scrub_bills
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
 from kassa.notifications.erasure import scrub_messages
 from kassa.orders import service as orders
+from kassa.orders.erasure import scrub_bills
 from kassa.payments.member_tenders import set_member_wallet
 from kassa.reservations.erasure import scrub_reservations
 from kassa.reservations.service import install_hooks as install_reservation_hooks

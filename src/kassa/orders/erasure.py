@@ -1,10 +1,5 @@
-"""Delivery bills forget an erased member's number and address (``erase_member``'s hook).
-
-The bill is the orders capability's table, and by the house rule this scrub belongs there;
-it lives here until it moves (``orders`` was being changed when erasure learnt to reach
-bills). The members capability reads bills already (``profile``, ``analytics``), and the
-bill stays: only who it went to is forgotten.
-"""
+"""Delivery bills forget an erased member's number and address (``erase_member``'s hook,
+registered in ``kassa.wiring``). The bill stays: only who it went to is forgotten."""
 
 from __future__ import annotations
 
