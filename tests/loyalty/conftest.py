@@ -76,6 +76,7 @@ async def make_loyalty_shop(session: AsyncSession) -> LoyaltyShop:
         staff_id=actors[Role.OWNER].staff_id,
         role=Role.OWNER,
         display_name=actors[Role.OWNER].display_name,
+        store_ids=frozenset({store.id}),
     )
     setup = Actor.system(organization.id, store_id=store.id)
     coffee = await catalog.create_category(session, setup, "Coffee", kitchen_station="bar")

@@ -48,6 +48,7 @@ async def make_member_shop(session: AsyncSession) -> MemberShop:
         staff_id=actors[Role.OWNER].staff_id,
         role=Role.OWNER,
         display_name=actors[Role.OWNER].display_name,
+        store_ids=frozenset({store.id, other_store.id}),
     )
     return MemberShop(organization, store, other_store, actors)
 

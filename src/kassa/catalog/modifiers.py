@@ -16,6 +16,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.errors import FieldProblem, NotFound
 from kassa.core.money import Money
+from kassa.core.scope import load_scoped
 
 MAX_CHOICES_LIMIT = 50
 
@@ -132,9 +133,9 @@ async def create_modifier_group(
 
 
 async def get_modifier_group(session: AsyncSession, actor: Actor, group_id: int) -> ModifierGroup:
-    group = await session.get(ModifierGroup, group_id)
-    if group is None or group.organization_id != actor.organization_id:
-        raise NotFound(f"no modifier group {group_id}", field="group_id")
+    group = await load_scoped(
+        session, actor, ModifierGroup, group_id, field="group_id", what="modifier group"
+    )
     return group
 
 

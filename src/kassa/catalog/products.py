@@ -18,6 +18,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from kassa.core.money import Money
+from kassa.core.scope import load_scoped
 from kassa.stores.models import Store, VatRate
 
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(_[A-Z]{2}|_[A-Z][a-z]{3})?$")
@@ -130,9 +131,7 @@ def _apply_category(category: Category, data: CategoryInput) -> None:
 
 
 async def get_category(session: AsyncSession, actor: Actor, category_id: int) -> Category:
-    category = await session.get(Category, category_id)
-    if category is None or category.organization_id != actor.organization_id:
-        raise NotFound(f"no category {category_id}", field="category_id")
+    category = await load_scoped(session, actor, Category, category_id, field="category_id", what="category")
     return category
 
 
@@ -418,9 +417,7 @@ async def create_product(
 
 
 async def get_product(session: AsyncSession, actor: Actor, product_id: int) -> Product:
-    product = await session.get(Product, product_id)
-    if product is None or product.organization_id != actor.organization_id:
-        raise NotFound(f"no product {product_id}", field="product_id")
+    product = await load_scoped(session, actor, Product, product_id, field="product_id", what="product")
     return product
 
 
@@ -429,6 +426,7 @@ async def list_products(
 ) -> Sequence[Product]:
     query = select(Product).where(Product.organization_id == actor.organization_id)
     if category_id is not None:
+        await get_category(session, actor, category_id)
         query = query.where(Product.category_id == category_id)
     if not include_archived:
         query = query.where(Product.is_active)

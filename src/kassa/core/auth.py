@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
 
-from kassa.core.errors import PermissionDenied
+from kassa.core.errors import NotFound, PermissionDenied
 from kassa.core.settings import get_settings
 
 
@@ -103,6 +103,10 @@ class Actor:
     register_id: int | None = None
     display_name: str = ""
     is_system: bool = False
+    # The stores this actor may act in, resolved when the session is authenticated (an
+    # owner: every store of the organization). None for a system actor, which is only ever
+    # handed ids read from its own organization's rows; for staff it defaults to their store.
+    store_ids: frozenset[int] | None = None
 
     @classmethod
     def system(cls, organization_id: int, store_id: int | None = None, name: str = "system") -> Actor:
@@ -124,12 +128,26 @@ class Actor:
                 extra={"permission": permission.value},
             )
 
+    @property
+    def allowed_store_ids(self) -> frozenset[int]:
+        if self.store_ids is not None:
+            return self.store_ids
+        return frozenset() if self.store_id is None else frozenset({self.store_id})
+
+    def may_act_in(self, store_id: int) -> bool:
+        if self.is_system and self.store_ids is None:
+            return True
+        return store_id in self.allowed_store_ids
+
     def require_store(self, store_id: int) -> None:
-        """Staff bound to a store act only there; owners and system act in every store."""
-        if self.is_system or self.role == Role.OWNER:
+        """Staff bound to a store act only there; owners in the stores of their own
+        organization. A store outside the organization is not found, so its existence
+        is not revealed."""
+        if self.may_act_in(store_id):
             return
-        if self.store_id is not None and self.store_id != store_id:
+        if self.store_id is not None and self.role != Role.OWNER:
             raise PermissionDenied("this session belongs to another store", extra={"store_id": store_id})
+        raise NotFound(f"no store {store_id}", field="store_id")
 
 
 @lru_cache

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import audit
 from kassa.core.auth import Actor, Permission
-from kassa.core.errors import NotFound, ValidationFailed
+from kassa.core.errors import ValidationFailed
+from kassa.core.scope import load_scoped
 from kassa.floor.models import DiningTable, FloorArea
 
 
@@ -41,10 +42,7 @@ async def create_table(
     """A table seats 1 to 50 and sits on the plan's 0-100 grid; joinable tables of one area
     can be pushed together for a larger party."""
     actor.require(Permission.STORE_MANAGE)
-    area = await session.get(FloorArea, area_id)
-    if area is None:
-        raise NotFound(f"no area {area_id}", field="area_id")
-    actor.require_store(area.store_id)
+    area = await load_scoped(session, actor, FloorArea, area_id, field="area_id", what="area")
     if not 1 <= seats <= 50:
         raise ValidationFailed("a table seats 1 to 50", field="seats")
     if not (0 <= position_x <= 100 and 0 <= position_y <= 100):

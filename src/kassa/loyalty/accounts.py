@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
-from kassa.core.errors import Conflict, NotFound
+from kassa.core.errors import Conflict
+from kassa.core.scope import load_scoped
 from kassa.loyalty.models import LoyaltyAccount, LoyaltySettings, TierBasis
 from kassa.members.models import Member
 from kassa.stores.models import Store
@@ -106,9 +107,7 @@ async def member_for(
     """The organization's member, after checking ``permission``. Nothing is added to the
     account of a member whose data was erased (taking back and giving back still work)."""
     actor.require(permission)
-    member = await session.get(Member, member_id)
-    if member is None or member.organization_id != actor.organization_id:
-        raise NotFound(f"no member {member_id}", field="member_id")
+    member = await load_scoped(session, actor, Member, member_id, field="member_id", what="member")
     if adds_value and member.erased_at is not None:
         raise Conflict("this member's data was erased", field="member_id")
     return member

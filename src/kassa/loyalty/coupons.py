@@ -19,6 +19,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
 from kassa.core.errors import Conflict, NotFound, ValidationFailed
+from kassa.core.scope import load_scoped
 from kassa.loyalty.accounts import local_date, member_for, organization_today
 from kassa.loyalty.models import Coupon, CouponDefinition, CouponSource, CouponStatus
 from kassa.loyalty.rules import coupon_discount
@@ -59,9 +60,9 @@ def validity(definition: CouponDefinition, issued_on: date) -> tuple[date, date]
 
 
 async def definition_of(session: AsyncSession, actor: Actor, definition_id: int) -> CouponDefinition:
-    definition = await session.get(CouponDefinition, definition_id)
-    if definition is None or definition.organization_id != actor.organization_id:
-        raise NotFound(f"no coupon definition {definition_id}", field="definition_id")
+    definition = await load_scoped(
+        session, actor, CouponDefinition, definition_id, field="definition_id", what="coupon definition"
+    )
     return definition
 
 
@@ -211,9 +212,7 @@ async def member_coupons(
 
 
 async def coupon_of(session: AsyncSession, actor: Actor, coupon_id: int) -> Coupon:
-    coupon = await session.get(Coupon, coupon_id)
-    if coupon is None or coupon.organization_id != actor.organization_id:
-        raise NotFound(f"no coupon {coupon_id}", field="coupon_id")
+    coupon = await load_scoped(session, actor, Coupon, coupon_id, field="coupon_id", what="coupon")
     return coupon
 
 

@@ -21,8 +21,9 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
 from kassa.core.erasure import ErasedMember, erased_phone
-from kassa.core.errors import Conflict, NotFound, ValidationFailed
+from kassa.core.errors import Conflict, ValidationFailed
 from kassa.core.phones import is_last4, last4, looks_like_phone, normalize_phone, try_normalize_phone
+from kassa.core.scope import load_scoped
 from kassa.members.cards import is_card_number, new_card_number
 from kassa.members.models import (
     ConsentKind,
@@ -34,6 +35,7 @@ from kassa.members.models import (
 )
 from kassa.notifications.models import InboundMessage
 from kassa.stores.models import Store
+from kassa.stores.service import get_store
 
 # The privacy policy staff show at sign-up until stores can publish their own text; a
 # changed policy gets a new version, and members accept it again.
@@ -206,10 +208,7 @@ async def register_member(
     card is drawn and the member is registered now.
     """
     actor.require(Permission.MEMBER_MANAGE)
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
-    actor.require_store(store_id)
+    store = await get_store(session, actor, store_id)
     if not consents.privacy_policy_accepted:
         raise ValidationFailed(
             "the customer must accept the privacy policy to become a member", field="privacy_policy_accepted"
@@ -298,9 +297,7 @@ async def register_member(
 
 async def get_member(session: AsyncSession, actor: Actor, member_id: int) -> Member:
     actor.require(Permission.MEMBER_VIEW)
-    member = await session.get(Member, member_id)
-    if member is None or member.organization_id != actor.organization_id:
-        raise NotFound(f"no member {member_id}", field="member_id")
+    member = await load_scoped(session, actor, Member, member_id, field="member_id", what="member")
     return member
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.catalog.transfer import CatalogFormat, read_table
 from kassa.core import audit
 from kassa.core.auth import Actor, Permission
-from kassa.core.errors import FieldProblem, KassaError, NotFound, ValidationFailed
+from kassa.core.errors import FieldProblem, KassaError, ValidationFailed
 from kassa.core.money import Money
 from kassa.core.phones import normalize_phone
 from kassa.members import service
@@ -48,6 +48,7 @@ from kassa.members.cards import is_card_number
 from kassa.members.models import ConsentKind, Gender, Member, MemberConsent, RegistrationSource
 from kassa.members.profile import MemberFilter, figures_of, filtered_members, local_settings
 from kassa.stores.models import Store
+from kassa.stores.service import get_store
 
 
 class MemberFileFormat(StrEnum):
@@ -254,10 +255,7 @@ async def import_members(
     work rolls back whatever was written."""
     actor.require(Permission.MEMBER_MANAGE)
     actor.require(Permission.BACK_OFFICE)
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
-    actor.require_store(store_id)
+    store = await get_store(session, actor, store_id)
     table = read_table(content, CatalogFormat(file_format.value))
     if not table or not any(table[0]):
         raise ValidationFailed("the file is empty; the first row names the columns", field="file")

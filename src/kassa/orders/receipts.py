@@ -20,6 +20,7 @@ from kassa.core.errors import Conflict, NotFound
 from kassa.core.i18n import N_, translator
 from kassa.core.money import Money
 from kassa.core.outbox import OutboxMessage
+from kassa.core.scope import load_scoped
 from kassa.core.settings import get_settings
 from kassa.floor.models import DiningTable
 from kassa.orders.models import Bill, BillLine, BillStatus, KitchenTicketRecord, LineStatus, OrderType
@@ -184,10 +185,7 @@ async def print_receipt(
 ) -> OutboxMessage:
     """Queue the receipt for the register's printer. The first print of a closed bill is
     printed once however often it is asked for; later ones are marked COPY."""
-    bill = await session.get(Bill, bill_id)
-    if bill is None:
-        raise NotFound(f"no bill {bill_id}", field="bill_id")
-    actor.require_store(bill.store_id)
+    bill = await load_scoped(session, actor, Bill, bill_id, field="bill_id")
     if bill.status != BillStatus.CLOSED:
         raise Conflict("a receipt is printed once the bill is paid", field="bill_id")
     register_id = actor.register_id or bill.register_id

@@ -25,6 +25,7 @@ from kassa.core.database import current_database, utc_now
 from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money
+from kassa.core.scope import load_scoped, store_filter
 from kassa.floor.models import DiningTable
 from kassa.members.models import Member
 from kassa.orders import receipts
@@ -39,6 +40,7 @@ from kassa.orders.models import (
 )
 from kassa.orders.totals import Discount, LinePart, even_shares, line_total, split_line, totals_of
 from kassa.payments.models import Payment, PaymentStatus
+from kassa.stores import service as stores
 from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
 
@@ -213,15 +215,17 @@ async def lock_bill(session: AsyncSession, actor: Actor, bill_id: int, expected_
     # RETURNING the whole row refreshes the bill in the session with the same statement.
     bumped: Bill | None = await session.scalar(
         update(Bill)
-        .where(Bill.id == bill_id, Bill.version == expected_version, Bill.status == BillStatus.OPEN)
+        .where(
+            Bill.id == bill_id,
+            Bill.version == expected_version,
+            Bill.status == BillStatus.OPEN,
+            store_filter(actor, Bill.store_id),
+        )
         .values(version=Bill.version + 1)
         .returning(Bill),
         execution_options={"populate_existing": True, "synchronize_session": False},
     )
-    bill = bumped or await session.get(Bill, bill_id, populate_existing=True)
-    if bill is None:
-        raise NotFound(f"no bill {bill_id}", field="bill_id")
-    actor.require_store(bill.store_id)
+    bill = bumped or await get_bill(session, actor, bill_id, populate_existing=True)
     if bumped is None:
         if bill.status != BillStatus.OPEN:
             raise BillClosed(f"bill {bill.number} is {bill.status.value}", field="bill_id")
@@ -233,12 +237,24 @@ async def lock_bill(session: AsyncSession, actor: Actor, bill_id: int, expected_
     return bill
 
 
-async def get_bill(session: AsyncSession, actor: Actor, bill_id: int) -> Bill:
-    bill = await session.get(Bill, bill_id)
-    if bill is None:
-        raise NotFound(f"no bill {bill_id}", field="bill_id")
-    actor.require_store(bill.store_id)
-    return bill
+async def get_bill(
+    session: AsyncSession,
+    actor: Actor,
+    bill_id: int,
+    *,
+    for_update: bool = False,
+    populate_existing: bool = False,
+) -> Bill:
+    """The bill with this id if the actor may touch it (a store of theirs), else not found."""
+    return await load_scoped(
+        session,
+        actor,
+        Bill,
+        bill_id,
+        field="bill_id",
+        for_update=for_update,
+        populate_existing=populate_existing,
+    )
 
 
 # A bill's lines and payments are read several times in one unit of work (the totals, the
@@ -1151,10 +1167,7 @@ async def open_bills(session: AsyncSession, actor: Actor, store_id: int) -> Sequ
 async def closed_bills(session: AsyncSession, actor: Actor, store_id: int, limit: int = 50) -> Sequence[Bill]:
     """The store's bills paid today (its business day), newest first: to find one again at
     the register (a reprint, a return)."""
-    actor.require_store(store_id)
-    store = await session.get(Store, store_id)
-    if store is None:
-        raise NotFound(f"no store {store_id}", field="store_id")
+    store = await stores.get_store(session, actor, store_id)
     query = (
         select(Bill)
         .where(
@@ -1181,10 +1194,7 @@ async def order_queue(session: AsyncSession, actor: Actor, store_id: int) -> dic
 async def lock_for_return(session: AsyncSession, actor: Actor, bill_id: int) -> Bill:
     """Hold a bill (open or paid) while a return is asked for or approved, whatever its
     version: returns come from their own queue, not from a screen showing the bill."""
-    bill = await session.get(Bill, bill_id, with_for_update=True, populate_existing=True)
-    if bill is None:
-        raise NotFound(f"no bill {bill_id}", field="bill_id")
-    actor.require_store(bill.store_id)
+    bill = await get_bill(session, actor, bill_id, for_update=True, populate_existing=True)
     if bill.status == BillStatus.OPEN:
         bill.version += 1
     return bill
@@ -1256,8 +1266,8 @@ async def attach_member(
     bill = await lock_bill(session, actor, bill_id, version)
     before = bill.member_id
     if member_id is not None:
-        member = await session.get(Member, member_id)
-        if member is None or member.organization_id != actor.organization_id or member.erased_at is not None:
+        member = await load_scoped(session, actor, Member, member_id, field="member_id")
+        if member.erased_at is not None:
             raise NotFound(f"no member {member_id}", field="member_id")
     bill.member_id = member_id
     tier = None

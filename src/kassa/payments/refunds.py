@@ -30,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core import audit, outbox
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import get_database, utc_now
-from kassa.core.errors import Conflict, NotFound, ValidationFailed
+from kassa.core.errors import Conflict, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money, allocate
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure, RetryLater
+from kassa.core.scope import load_scoped
 from kassa.orders.models import Bill
 from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
@@ -258,10 +259,9 @@ def _announce(session: AsyncSession, refund: Refund) -> None:
 
 
 async def _pending_refund(session: AsyncSession, actor: Actor, refund_id: int) -> Refund:
-    refund = await session.get(Refund, refund_id, with_for_update=True)
-    if refund is None:
-        raise NotFound(f"no refund {refund_id}", field="refund_id")
-    actor.require_store(refund.store_id)
+    refund = await load_scoped(
+        session, actor, Refund, refund_id, field="refund_id", what="refund", for_update=True
+    )
     if refund.status != RefundStatus.PENDING:
         raise Conflict(f"the refund is {refund.status.value} already", field="refund_id")
     if refund.is_held:

@@ -21,6 +21,7 @@ from kassa.core.auth import Actor, Permission
 from kassa.core.database import Database, utc_now
 from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from kassa.core.money import Money
+from kassa.core.scope import load_scoped
 from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillStatus, OrderType
 from kassa.orders.totals import cash_rounding_for
@@ -414,10 +415,7 @@ async def apply_charge_result(
 async def refresh_payment(database: Database, actor: Actor, payment_id: int) -> Payment:
     """Ask the provider about a pending wallet payment (the customer is still paying)."""
     async with database.read_only() as session:
-        payment = await session.get(Payment, payment_id)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}", field="payment_id")
-        actor.require_store(payment.store_id)
+        payment = await load_scoped(session, actor, Payment, payment_id, field="payment_id", what="payment")
     if payment.status != PaymentStatus.PENDING or payment.out_trade_no is None:
         return payment
     try:

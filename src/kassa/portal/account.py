@@ -27,6 +27,7 @@ from kassa.portal.models import MemberCredential, MemberFeedback, PortalSession
 from kassa.portal.service import PortalIdentity, has_password
 from kassa.returns.models import ReturnLine, ReturnRequest
 from kassa.stores.models import Organization, Store
+from kassa.stores.service import get_store
 
 ORDER_PAGE_SIZE = 50
 MAX_ORDER_PAGE_SIZE = 200
@@ -308,10 +309,7 @@ async def list_feedback(
 ) -> list[FeedbackView]:
     """A store's feedback from members, newest first (read-only, for the back office)."""
     actor.require(Permission.BACK_OFFICE)
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
-    actor.require_store(store_id)
+    await get_store(session, actor, store_id)
     rows = (
         await session.execute(
             select(MemberFeedback, Member, Bill)

@@ -40,6 +40,7 @@ from kassa.core.events import Event, publish_after_commit
 from kassa.core.i18n import format_datetime, translator
 from kassa.core.outbox import ClaimedMessage, Handler
 from kassa.core.phones import display_phone, is_last4, looks_like_phone, normalize_phone, try_normalize_phone
+from kassa.core.scope import load_scoped
 from kassa.floor import service as floor_service
 from kassa.floor.models import DiningTable
 from kassa.members.models import Member
@@ -70,7 +71,7 @@ from kassa.reservations.models import (
 )
 from kassa.reservations.settings import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, settings_of
 from kassa.stores.models import Store
-from kassa.stores.service import store_topic
+from kassa.stores.service import get_store, store_topic
 
 SUBJECT = sms.SUBJECT
 CHANGED_EVENT = "reservation.changed"
@@ -89,9 +90,7 @@ CANCEL_WORDS = frozenset({"2", "N", "NO", "否", "取消"})
 
 
 async def _store(session: AsyncSession, actor: Actor, store_id: int) -> Store:
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
+    store = await get_store(session, actor, store_id)
     actor.require_store(store.id)
     return store
 
@@ -563,14 +562,8 @@ async def book_for_member(
 
 
 async def get_reservation(session: AsyncSession, actor: Actor, reservation_id: int) -> Reservation:
-    reservation = await session.get(Reservation, reservation_id)
-    if reservation is None:
-        raise NotFound(f"no reservation {reservation_id}", field="reservation_id")
-    store = await session.get(Store, reservation.store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no reservation {reservation_id}", field="reservation_id")
-    actor.require_store(reservation.store_id)
-    return reservation
+    """The reservation with this id if it is of a store the actor acts in, else not found."""
+    return await load_scoped(session, actor, Reservation, reservation_id, field="reservation_id")
 
 
 @dataclass(frozen=True)
@@ -923,10 +916,7 @@ async def upcoming_reservation_for_table(
     within the hold-before time, or started at most ``no_show_after_minutes`` ago. What the
     floor offers to seat when the table is tapped."""
     actor.require(Permission.MEMBER_VIEW)
-    table = await session.get(DiningTable, table_id)
-    if table is None:
-        raise NotFound(f"no table {table_id}", field="table_id")
-    actor.require_store(table.store_id)
+    table = await load_scoped(session, actor, DiningTable, table_id, field="table_id", what="table")
     rules = await settings_of(session, table.store_id)
     query = (
         select(Reservation)

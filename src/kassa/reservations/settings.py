@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
-from kassa.core.errors import NotFound, ValidationFailed
+from kassa.core.errors import ValidationFailed
 from kassa.reservations.models import ReservationSettings
-from kassa.stores.models import Store
+from kassa.stores.service import get_store
 
 MIN_DURATION_MINUTES = 15
 MAX_DURATION_MINUTES = 12 * 60
@@ -42,10 +42,7 @@ async def settings_of(session: AsyncSession, store_id: int) -> ReservationSettin
 
 
 async def _check_store(session: AsyncSession, actor: Actor, store_id: int) -> None:
-    actor.require_store(store_id)
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
+    await get_store(session, actor, store_id)
 
 
 async def reservation_settings(session: AsyncSession, actor: Actor, store_id: int) -> ReservationSettings:

@@ -45,6 +45,7 @@ from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure
 from kassa.core.phones import normalize_phone
+from kassa.core.scope import load_scoped
 from kassa.members.models import Member
 from kassa.notifications import service as notifications
 from kassa.notifications.models import InboundMessage, Message
@@ -70,6 +71,7 @@ from kassa.returns.models import (
 from kassa.returns.settings import arrival_text, default_settings, reason_name, words
 from kassa.staff import service as staff_service
 from kassa.staff.models import StaffMember
+from kassa.stores import service as stores
 from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
 
@@ -107,9 +109,7 @@ async def update_settings(
     session: AsyncSession, actor: Actor, store_id: int, change: SettingsChange
 ) -> ReturnSettings:
     actor.require(Permission.SETTINGS_MANAGE)
-    actor.require_store(store_id)
-    if await session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}", field="store_id")
+    await stores.get_store(session, actor, store_id)
     row = await session.get(ReturnSettings, store_id)
     if row is None:
         row = default_settings(store_id)
@@ -344,11 +344,7 @@ def _announce(session: AsyncSession, request: ReturnRequest, name: str = QUEUE_E
 
 
 async def _locked_request(session: AsyncSession, actor: Actor, return_id: int) -> ReturnRequest:
-    request = await session.get(ReturnRequest, return_id, with_for_update=True, populate_existing=True)
-    if request is None:
-        raise NotFound(f"no return {return_id}", field="return_id")
-    actor.require_store(request.store_id)
-    return request
+    return await get_return(session, actor, return_id, for_update=True)
 
 
 async def _decide(
@@ -926,12 +922,20 @@ def install_hooks() -> None:
 # --- reading: queue, archive --------------------------------------------------------------
 
 
-async def get_return(session: AsyncSession, actor: Actor, return_id: int) -> ReturnRequest:
-    request = await session.get(ReturnRequest, return_id)
-    if request is None:
-        raise NotFound(f"no return {return_id}", field="return_id")
-    actor.require_store(request.store_id)
-    return request
+async def get_return(
+    session: AsyncSession, actor: Actor, return_id: int, *, for_update: bool = False
+) -> ReturnRequest:
+    """The return with this id if it is of a store the actor acts in, else not found."""
+    return await load_scoped(
+        session,
+        actor,
+        ReturnRequest,
+        return_id,
+        field="return_id",
+        what="return",
+        for_update=for_update,
+        populate_existing=for_update,
+    )
 
 
 async def return_lines(session: AsyncSession, return_id: int) -> Sequence[ReturnLine]:

@@ -23,6 +23,7 @@ from kassa.core.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
+from kassa.core.scope import load_scoped
 from kassa.orders.service import business_date_of
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
 from kassa.shifts.denominations import count_cash
@@ -73,11 +74,9 @@ def _announce(session: AsyncSession, shift: Shift, name: str) -> None:
 async def _register_of(session: AsyncSession, actor: Actor, register_id: int) -> tuple[Register, Store]:
     # The row lock makes two openings of one register queue (PostgreSQL); SQLite's
     # BEGIN IMMEDIATE serialises writers already. The partial unique index is the backstop.
-    register = await session.get(Register, register_id, with_for_update=True)
-    store = await session.get(Store, register.store_id) if register is not None else None
-    if register is None or store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no register {register_id}", field="register_id")
-    actor.require_store(store.id)
+    register = await load_scoped(session, actor, Register, register_id, field="register_id", for_update=True)
+    store = await session.get(Store, register.store_id)
+    assert store is not None
     if not register.is_active:
         raise Conflict(f"register {register.name} is switched off", field="register_id")
     return register, store
@@ -141,11 +140,7 @@ async def current_shift_id(session: AsyncSession, register_id: int) -> int | Non
 async def current_shift(session: AsyncSession, actor: Actor, register_id: int) -> Shift:
     """The open shift of a register (404 when none is open). Any staff of the store may ask:
     the register screen shows whether its drawer is open."""
-    register = await session.get(Register, register_id)
-    store = await session.get(Store, register.store_id) if register is not None else None
-    if register is None or store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no register {register_id}", field="register_id")
-    actor.require_store(store.id)
+    register = await load_scoped(session, actor, Register, register_id, field="register_id")
     shift_id = await current_shift_id(session, register.id)
     if shift_id is None:
         raise NotFound(f"no open shift on register {register.name}", field="register_id")
@@ -153,12 +148,10 @@ async def current_shift(session: AsyncSession, actor: Actor, register_id: int) -
 
 
 async def get_shift(session: AsyncSession, actor: Actor, shift_id: int, *, for_update: bool = False) -> Shift:
-    shift = await session.get(Shift, shift_id, with_for_update=for_update, populate_existing=for_update)
-    store = await session.get(Store, shift.store_id) if shift is not None else None
-    if shift is None or store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no shift {shift_id}", field="shift_id")
-    actor.require_store(shift.store_id)
-    return shift
+    """The shift with this id if it is of a store the actor acts in, else not found."""
+    return await load_scoped(
+        session, actor, Shift, shift_id, field="shift_id", for_update=for_update, populate_existing=for_update
+    )
 
 
 async def _lock_open_shift(session: AsyncSession, actor: Actor, shift_id: int) -> Shift:

@@ -21,9 +21,11 @@ from kassa.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from kassa.core.scope import load_scoped
 from kassa.core.settings import get_settings
 from kassa.staff.models import StaffMember, StaffSession
 from kassa.stores.models import Register, Store
+from kassa.stores.service import get_store
 
 PIN_PATTERN = re.compile(r"\d{4,6}")
 MIN_PASSWORD_LENGTH = 10
@@ -70,10 +72,7 @@ async def create_staff(
         raise ValidationFailed("a name is needed", field="display_name")
     _check_pin(pin)
     if store_id is not None:
-        store = await session.get(Store, store_id)
-        if store is None or store.organization_id != actor.organization_id:
-            raise NotFound(f"no store {store_id}", field="store_id")
-        actor.require_store(store_id)
+        await get_store(session, actor, store_id)
     elif role != Role.OWNER:
         raise ValidationFailed("staff other than owners belong to a store", field="store_id")
     if password is not None:
@@ -151,7 +150,12 @@ class LoginResult:
     error: KassaError | None = None
 
 
-def _actor_for(staff: StaffMember, store_id: int | None, register_id: int | None) -> Actor:
+def _actor_for(
+    staff: StaffMember,
+    store_id: int | None,
+    register_id: int | None,
+    store_ids: frozenset[int] | None = None,
+) -> Actor:
     return Actor(
         organization_id=staff.organization_id,
         staff_id=staff.id,
@@ -159,6 +163,13 @@ def _actor_for(staff: StaffMember, store_id: int | None, register_id: int | None
         store_id=store_id,
         register_id=register_id,
         display_name=staff.display_name,
+        store_ids=store_ids,
+    )
+
+
+async def organization_store_ids(session: AsyncSession, organization_id: int) -> frozenset[int]:
+    return frozenset(
+        (await session.scalars(select(Store.id).where(Store.organization_id == organization_id))).all()
     )
 
 
@@ -330,7 +341,15 @@ async def authenticate(session: AsyncSession, token: str) -> Actor:
     staff_session, staff = row
     if staff_session.revoked_at is not None or staff_session.expires_at <= utc_now() or not staff.is_active:
         raise NotAuthenticated("session ended; log in again")
-    return _actor_for(staff, staff_session.store_id, staff_session.register_id)
+    # An owner acts in every store of the organization; other staff only in their own.
+    store_ids = (
+        await organization_store_ids(session, staff.organization_id)
+        if staff.role == Role.OWNER
+        else frozenset({staff.store_id})
+        if staff.store_id is not None
+        else frozenset()
+    )
+    return _actor_for(staff, staff_session.store_id, staff_session.register_id, store_ids)
 
 
 async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
@@ -345,9 +364,7 @@ async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
 async def unlock_staff(session: AsyncSession, actor: Actor, staff_id: int) -> StaffMember:
     """A manager lifts a PIN lockout before it runs out."""
     actor.require(Permission.STAFF_MANAGE)
-    staff = await session.get(StaffMember, staff_id)
-    if staff is None or staff.organization_id != actor.organization_id:
-        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+    staff = await load_scoped(session, actor, StaffMember, staff_id, field="staff_id", what="staff member")
     if staff.store_id is not None:
         actor.require_store(staff.store_id)
     staff.locked_until = None

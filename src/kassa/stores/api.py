@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from kassa.stores import service
+from kassa.stores.models import Store
 from kassa.stores.schemas import (
     RegisterCreate,
     RegisterOut,
@@ -42,17 +43,21 @@ async def create_store(body: StoreCreate, actor: CurrentActor, session: Session)
         locale=body.locale,
         vat_rates=[service.VatRateInput(**rate.model_dump()) for rate in body.vat_rates],
     )
-    return await get_store(store.id, actor, session)
+    # This request's actor was resolved before the store existed: answer with the new row.
+    return await _store_detail(session, store)
 
 
-@router.get("/stores/{store_id}", response_model=StoreDetail)
-async def get_store(store_id: int, actor: CurrentActor, session: Session) -> StoreDetail:
-    store = await service.get_store(session, actor, store_id)
+async def _store_detail(session: Session, store: Store) -> StoreDetail:
     rates = await service.list_vat_rates(session, store.id)
     return StoreDetail(
         **StoreOut.model_validate(store).model_dump(),
         vat_rates=[VatRateOut.model_validate(rate) for rate in rates],
     )
+
+
+@router.get("/stores/{store_id}", response_model=StoreDetail)
+async def get_store(store_id: int, actor: CurrentActor, session: Session) -> StoreDetail:
+    return await _store_detail(session, await service.get_store(session, actor, store_id))
 
 
 @router.post("/stores/{store_id}/registers", response_model=RegisterOut, status_code=status.HTTP_201_CREATED)

@@ -20,6 +20,8 @@ class Organization(IdMixin, TimestampMixin, Base):
 
 class Store(IdMixin, TimestampMixin, Base):
     __tablename__ = "stores"
+    # core.scope: a store is the actor's to touch when the actor acts in it.
+    scope_store_attribute = "id"
 
     organization_id: Mapped[int] = mapped_column(IdType, ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))

@@ -16,6 +16,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.errors import NotFound, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
+from kassa.core.scope import load_scoped, store_filter
 from kassa.printing.printers import parse_destination
 from kassa.stores.models import Organization, Register, Store, VatRate
 
@@ -140,17 +141,24 @@ async def add_register(session: AsyncSession, actor: Actor, store_id: int, name:
 
 
 async def get_store(session: AsyncSession, actor: Actor, store_id: int) -> Store:
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
+    """The store with this id if the actor acts in it, else not found (or, for staff of
+    another store of the organization, permission denied)."""
+    store = await load_scoped(session, actor, Store, store_id, field="store_id", what="store")
     actor.require_store(store.id)
     return store
 
 
+async def get_register_in_scope(session: AsyncSession, actor: Actor, register_id: int) -> Register:
+    """A register of a store the actor acts in, else not found."""
+    return await load_scoped(session, actor, Register, register_id, field="register_id")
+
+
 async def list_stores(session: AsyncSession, actor: Actor) -> Sequence[Store]:
-    query = select(Store).where(Store.organization_id == actor.organization_id).order_by(Store.id)
-    if actor.store_id is not None and not actor.is_system:
-        query = query.where(Store.id == actor.store_id)
+    query = (
+        select(Store)
+        .where(Store.organization_id == actor.organization_id, store_filter(actor, Store.id))
+        .order_by(Store.id)
+    )
     return (await session.scalars(query)).all()
 
 
@@ -288,8 +296,7 @@ async def set_receipt_printer(
 ) -> Register:
     """Where a register's receipts print (``tcp://host:9100``); None prints to a file under var/."""
     actor.require(Permission.STORE_MANAGE)
-    register = await get_register(session, register_id)
-    actor.require_store(register.store_id)
+    register = await get_register_in_scope(session, actor, register_id)
     before = register.receipt_printer
     register.receipt_printer = _check_printer(destination, "receipt_printer") if destination else None
     audit.record(

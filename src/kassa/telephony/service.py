@@ -34,10 +34,12 @@ from kassa.core.database import utc_now
 from kassa.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.phones import try_normalize_phone
+from kassa.core.scope import load_scoped
 from kassa.members.models import Member
 from kassa.members.profile import UsualItem, usual_order
 from kassa.orders.models import Bill, BillLine, BillStatus, LineStatus, OrderType
 from kassa.stores.models import Register, Store
+from kassa.stores.service import get_store
 from kassa.telephony.models import PhoneAssistant, PhoneCall, PhonePairingCode
 
 PAIRING_CODE_LIFETIME = timedelta(minutes=10)
@@ -75,22 +77,16 @@ def _device_actor(assistant: PhoneAssistant, name: str) -> Actor:
 
 
 async def _store_register(session: AsyncSession, actor: Actor, register_id: int) -> tuple[Register, Store]:
-    register = await session.get(Register, register_id)
-    store = await session.get(Store, register.store_id) if register is not None else None
-    if register is None or store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no register {register_id}", field="register_id")
-    actor.require_store(store.id)
+    register = await load_scoped(session, actor, Register, register_id, field="register_id")
+    store = await session.get(Store, register.store_id)
+    assert store is not None
     if not register.is_active:
         raise NotFound(f"register {register.name} is closed", field="register_id")
     return register, store
 
 
 async def _store_of(session: AsyncSession, actor: Actor, store_id: int) -> Store:
-    store = await session.get(Store, store_id)
-    if store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no store {store_id}", field="store_id")
-    actor.require_store(store_id)
-    return store
+    return await get_store(session, actor, store_id)
 
 
 # --- pairing ------------------------------------------------------------------------------
@@ -285,9 +281,9 @@ async def list_assistants(
 async def revoke_assistant(session: AsyncSession, actor: Actor, assistant_id: int) -> AssistantRow:
     """Unpair a phone: its token is refused from now on (a phone unpaired already stays so)."""
     actor.require(Permission.BACK_OFFICE)
-    assistant = await session.get(PhoneAssistant, assistant_id)
-    if assistant is None or assistant.organization_id != actor.organization_id:
-        raise NotFound(f"no paired phone {assistant_id}", field="assistant_id")
+    assistant = await load_scoped(
+        session, actor, PhoneAssistant, assistant_id, field="assistant_id", what="paired phone"
+    )
     actor.require_store(assistant.store_id)
     if assistant.revoked_at is None:
         assistant.revoked_at = utc_now()
@@ -439,12 +435,7 @@ def is_ringing(call: PhoneCall, now: datetime) -> bool:
 async def get_call(session: AsyncSession, actor: Actor, call_id: int) -> PhoneCall:
     """A call of the actor's store (calls show who rang: staff who may see members)."""
     actor.require(Permission.MEMBER_VIEW)
-    call = await session.get(PhoneCall, call_id)
-    store = await session.get(Store, call.store_id) if call is not None else None
-    if call is None or store is None or store.organization_id != actor.organization_id:
-        raise NotFound(f"no call {call_id}", field="call_id")
-    actor.require_store(call.store_id)
-    return call
+    return await load_scoped(session, actor, PhoneCall, call_id, field="call_id", what="call")
 
 
 @dataclass(frozen=True)
