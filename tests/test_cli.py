@@ -101,3 +101,79 @@ def test_webhook_token_is_stable_for_one_secret(tmp_path: Path) -> None:
     assert len(token) == 32
     assert second.stdout.strip() == token
     assert f"/api/v1/notifications/webhooks/aliyun/inbound?token={token}" in first.stderr
+
+
+def test_org_create_makes_a_second_organization_its_owner_can_use(demo_database: Path) -> None:
+    created = _kassa(
+        demo_database,
+        "org",
+        "create",
+        "--name",
+        "Golden Dragon",
+        "--store-name",
+        "Golden Dragon Xuhui",
+        "--owner-name",
+        "Li Wei",
+        "--owner-email",
+        "Li.Wei@Example.com",
+        "--owner-password",
+        "dragon-secret-1",
+        "--owner-pin",
+        "8642",
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("organization 2 created: store 2, register 3, owner 5")
+    listed = _kassa(demo_database, "org", "list")
+    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [["1", "Kassa"], ["2", "Golden"]]
+    with sqlite3.connect(demo_database / "kassa.db") as connection:
+        owner = connection.execute(
+            "SELECT organization_id, role, store_id, email FROM staff_members WHERE id = 5"
+        ).fetchone()
+    assert owner == (2, "owner", None, "li.wei@example.com")
+
+    # with two organizations, a staff member needs to be told which one
+    ambiguous = _kassa(demo_database, "staff", "add", "--name", "Zhao", "--role", "cashier", "--pin", "1357")
+    assert ambiguous.returncode == 2
+    assert "--organization-id" in ambiguous.stderr
+    foreign_store = _kassa(
+        demo_database,
+        "staff",
+        "add",
+        "--name",
+        "Zhao",
+        "--role",
+        "cashier",
+        "--pin",
+        "1357",
+        "--store-id",
+        "1",
+        "--organization-id",
+        "2",
+    )
+    assert foreign_store.returncode == 2, foreign_store.stdout
+    assert "no store 1" in foreign_store.stderr
+
+
+def test_org_create_refuses_a_bad_owner_and_leaves_nothing(demo_database: Path) -> None:
+    refused = _kassa(
+        demo_database,
+        "org",
+        "create",
+        "--name",
+        "Half Made",
+        "--store-name",
+        "Nowhere",
+        "--owner-name",
+        "X",
+        "--owner-email",
+        "x@example.com",
+        "--owner-password",
+        "short",
+        "--owner-pin",
+        "1234",
+    )
+    assert refused.returncode == 2
+    assert "password: a password has at least 10 characters" in refused.stderr
+    with sqlite3.connect(demo_database / "kassa.db") as connection:
+        assert connection.execute("SELECT count(*) FROM organizations").fetchone() == (1,)
+        assert connection.execute("SELECT count(*) FROM stores").fetchone() == (1,)

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import select
@@ -23,7 +23,9 @@ app = typer.Typer(help="Kassa point of sale.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff commands.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail commands.", no_args_is_help=True)
+org_app = typer.Typer(help="Organizations: one owner's business each.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(phone_app, name="phone")
@@ -228,6 +230,9 @@ def staff_add(
     store_id: Annotated[int | None, typer.Option(help="Store the person works in (not for owners)")] = None,
     email: Annotated[str | None, typer.Option(help="Back-office login (owners, managers)")] = None,
     password: Annotated[str | None, typer.Option(help="Back-office password")] = None,
+    organization_id: Annotated[
+        int | None, typer.Option(help="The organization (`kassa org list`); needed when there are several")
+    ] = None,
 ) -> None:
     """Add a staff member (run on the server, so it acts as the system)."""
     from kassa.staff import service as staff_service
@@ -235,10 +240,15 @@ def staff_add(
 
     async def add(database: Database) -> int:
         async with database.unit_of_work() as session:
-            organization_id = await session.scalar(select(Organization.id).order_by(Organization.id))
-            if organization_id is None:
-                raise typer.BadParameter("no organization yet: run `kassa demo` first")
-            actor = Actor.system(organization_id, store_id=store_id, name="kassa staff add")
+            organizations = (await session.scalars(select(Organization.id).order_by(Organization.id))).all()
+            if not organizations:
+                raise typer.BadParameter("no organization yet: run `kassa org create` or `kassa demo` first")
+            if organization_id is None and len(organizations) > 1:
+                raise typer.BadParameter("there are several organizations: name one with --organization-id")
+            chosen = organization_id if organization_id is not None else organizations[0]
+            if chosen not in organizations:
+                raise typer.BadParameter(f"no organization {chosen}")
+            actor = Actor.system(chosen, name="kassa staff add")
             staff = await staff_service.create_staff(
                 session,
                 actor,
@@ -257,6 +267,76 @@ def staff_add(
         typer.echo(f"error: {error.detail}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"staff member {staff_id} added")
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option(help="The business, e.g. 'Golden Dragon Restaurants'")],
+    store_name: Annotated[str, typer.Option(help="Its first store")],
+    owner_name: Annotated[str, typer.Option(help="The owner's name as staff see it")],
+    owner_email: Annotated[str, typer.Option(help="The owner's back-office login")],
+    owner_password: Annotated[
+        str,
+        typer.Option(help="At least 10 characters", prompt=True, hide_input=True, confirmation_prompt=True),
+    ],
+    owner_pin: Annotated[
+        str, typer.Option(help="4 to 6 digits, for the registers", prompt=True, hide_input=True)
+    ],
+    currency: Annotated[str, typer.Option(help="ISO 4217")] = "CNY",
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Asia/Shanghai",
+    phone_region: Annotated[str, typer.Option(help="Region for phone numbers without a prefix")] = "CN",
+    locale: Annotated[str, typer.Option(help="Receipts and messages: zh_CN or en")] = "zh_CN",
+    register_name: Annotated[str, typer.Option(help="The first register")] = "Counter 1",
+) -> None:
+    """Create an organization with its first store, a register and its owner (run on the
+    server: it acts as the system). The owner then logs in to the back office."""
+    from kassa.onboarding import OrganizationSetup, create_organization
+
+    setup = OrganizationSetup(
+        name=name,
+        owner_name=owner_name,
+        owner_email=owner_email,
+        owner_password=owner_password,
+        owner_pin=owner_pin,
+        store_name=store_name,
+        currency=currency,
+        timezone=timezone,
+        phone_region=phone_region,
+        locale=locale,
+        register_name=register_name,
+    )
+
+    async def create(database: Database) -> tuple[int, int, int, int]:
+        await migrations.upgrade(database.engine)
+        async with database.unit_of_work() as session:
+            created = await create_organization(session, setup)
+            return created.organization.id, created.store.id, created.register.id, created.owner.id
+
+    _prepare_var_directory()
+    try:
+        organization_id, store_id, register_id, owner_id = _with_database(create)
+    except KassaError as error:
+        typer.echo(f"error: {error.field + ': ' if error.field else ''}{error.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"organization {organization_id} created: store {store_id}, register {register_id}, owner {owner_id}"
+    )
+    typer.echo(
+        f"  the owner logs in to the back office at /backoffice/login as {setup.owner_email.strip().lower()}"
+    )
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """Every organization with its id and how many stores and staff it has."""
+    from kassa.onboarding import list_organizations
+
+    async def read(database: Database) -> list[Any]:
+        async with database.read_only() as session:
+            return list(await list_organizations(session))
+
+    for row in _with_database(read):
+        typer.echo(f"{row.id:>6}  {row.name:<40} stores {row.stores:>3}  staff {row.staff:>4}")
 
 
 @audit_app.command("verify")
