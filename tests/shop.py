@@ -104,9 +104,9 @@ class Shop:
         )
 
 
-async def build_shop(session: AsyncSession) -> dict[str, Any]:
-    organization = await make_organization(session)
-    store = await make_store(session, organization)
+async def build_shop(session: AsyncSession, *, label: str = "") -> dict[str, Any]:
+    organization = await make_organization(session, name=f"{label or 'Test'} Org")
+    store = await make_store(session, organization, name=f"{label} Store" if label else None)
     registers = [await make_register(session, store), await make_register(session, store)]
     staff = {role: (await make_staff(session, store, role=role, pin=pin)).id for role, pin in PINS.items()}
     actor = Actor.system(organization.id, store_id=store.id)
@@ -154,6 +154,13 @@ async def build_shop(session: AsyncSession) -> dict[str, Any]:
 @pytest.fixture
 async def shop(session: AsyncSession, client: httpx.AsyncClient) -> Shop:
     return Shop(client=client, **await build_shop(session))
+
+
+@pytest.fixture
+async def other_shop(session: AsyncSession, client: httpx.AsyncClient, shop: Shop) -> Shop:
+    """A second organization with its own store, owner, manager, cashier and waiter: the
+    one that must never reach ``shop``'s data."""
+    return Shop(client=client, **await build_shop(session, label="Other"))
 
 
 ShopFactory = Callable[[], Awaitable[Shop]]

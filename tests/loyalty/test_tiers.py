@@ -19,6 +19,7 @@ from kassa.members.models import Member
 from kassa.notifications.models import Message
 from kassa.orders.models import BillStatus
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
+from tests.fingerprint import unchanged
 from tests.loyalty.conftest import LoyaltyShop, close_bill, make_member
 
 SILVER = loyalty.TierInput(
@@ -276,8 +277,9 @@ async def test_bad_tiers_are_refused(
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.CASHIER, Role.WAITER])
 async def test_only_owners_set_tiers(session: AsyncSession, shop: LoyaltyShop, role: Role) -> None:
-    with pytest.raises(PermissionDenied):
-        await loyalty.replace_tiers(session, shop.actors[role], [SILVER])
+    async with unchanged(session):
+        with pytest.raises(PermissionDenied):
+            await loyalty.replace_tiers(session, shop.actors[role], [SILVER])
 
 
 async def test_only_the_basis_in_use_must_rise_with_rank(session: AsyncSession, shop: LoyaltyShop) -> None:

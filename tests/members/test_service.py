@@ -16,6 +16,7 @@ from kassa.members import service
 from kassa.members.cards import is_card_number
 from kassa.members.models import ConsentKind, ConsentSource, Gender, Member, RegistrationSource
 from tests.factories import make_organization, make_staff, make_store
+from tests.fingerprint import unchanged
 from tests.members.conftest import MemberShop, make_member, make_member_shop, new_phone
 
 CONSENTS = service.RegistrationConsents(privacy_policy_accepted=True, privacy_policy_version="2026-11")
@@ -450,8 +451,9 @@ async def test_who_may_view_and_who_may_manage_members(
         if may_manage:
             await change()
         else:
-            with pytest.raises(PermissionDenied):
-                await change()
+            async with unchanged(session):
+                with pytest.raises(PermissionDenied):
+                    await change()
 
 
 async def test_an_actor_without_a_role_sees_nothing(session: AsyncSession, member_shop: MemberShop) -> None:

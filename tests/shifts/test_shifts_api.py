@@ -14,6 +14,7 @@ from kassa.core.auth import Role
 from kassa.core.events import InProcessEventBus
 from kassa.printing.layout import display_width
 from kassa.shifts.models import CashMovement
+from tests.fingerprint import unchanged
 from tests.shop import Shop, new_key
 
 FLOAT = [
@@ -339,27 +340,35 @@ async def test_unknown_shifts_and_registers_are_not_found(shop: Shop) -> None:
 @pytest.mark.parametrize(
     ("role", "status"), [(Role.WAITER, 403), (Role.CASHIER, 201), (Role.MANAGER, 201), (Role.OWNER, 201)]
 )
-async def test_who_may_open_a_shift(shop: Shop, role: Role, status: int) -> None:
-    await open_shift(shop, role=role, expect=status)
+async def test_who_may_open_a_shift(shop: Shop, session: AsyncSession, role: Role, status: int) -> None:
+    await shop.login(role)
+    async with unchanged(session, when=status == 403):
+        await open_shift(shop, role=role, expect=status)
 
 
 @pytest.mark.parametrize(("role", "status"), [(Role.WAITER, 403), (Role.CASHIER, 201), (Role.MANAGER, 201)])
-async def test_who_may_move_cash(shop: Shop, role: Role, status: int) -> None:
+async def test_who_may_move_cash(shop: Shop, session: AsyncSession, role: Role, status: int) -> None:
     shift = await open_shift(shop)
-    await shop.call(
-        "POST",
-        f"/shifts/{shift['id']}/cash-movements",
-        {"kind": "cash_in", "amount": 100, "reason": "coins"},
-        role=role,
-        expect=status,
-    )
+    await shop.login(role)
+    async with unchanged(session, when=status == 403):
+        await shop.call(
+            "POST",
+            f"/shifts/{shift['id']}/cash-movements",
+            {"kind": "cash_in", "amount": 100, "reason": "coins"},
+            role=role,
+            expect=status,
+        )
 
 
 @pytest.mark.parametrize(("role", "status"), [(Role.WAITER, 403), (Role.CASHIER, 200), (Role.MANAGER, 200)])
-async def test_who_may_see_and_close_a_shift(shop: Shop, role: Role, status: int) -> None:
+async def test_who_may_see_and_close_a_shift(
+    shop: Shop, session: AsyncSession, role: Role, status: int
+) -> None:
     shift = await open_shift(shop)
-    await shop.call("GET", f"/shifts/{shift['id']}/x-report", role=role, expect=status)
-    await shop.call("POST", f"/shifts/{shift['id']}/close", {"amount": 26000}, role=role, expect=status)
+    await shop.login(role)
+    async with unchanged(session, when=status == 403):
+        await shop.call("GET", f"/shifts/{shift['id']}/x-report", role=role, expect=status)
+        await shop.call("POST", f"/shifts/{shift['id']}/close", {"amount": 26000}, role=role, expect=status)
 
 
 async def test_every_drawer_change_is_audited(shop: Shop, session: AsyncSession) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core.auth import Role, token_digest
 from kassa.core.database import utc_now
 from kassa.telephony.models import PhoneAssistant, PhonePairingCode
+from tests.fingerprint import unchanged
 from tests.shop import Shop
 from tests.telephony.conftest import call_in, get_list, pair, pair_phone, pairing_code, ring
 
@@ -121,8 +122,12 @@ async def test_guessing_codes_is_throttled(shop: Shop) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.CASHIER, Role.WAITER])
-async def test_only_managers_and_owners_pair_phones(shop: Shop, role: Role) -> None:
-    await shop.call("POST", f"/registers/{shop.register_ids[0]}/phone-pairing-codes", role=role, expect=403)
+async def test_only_managers_and_owners_pair_phones(shop: Shop, session: AsyncSession, role: Role) -> None:
+    await shop.login(role)
+    async with unchanged(session):
+        await shop.call(
+            "POST", f"/registers/{shop.register_ids[0]}/phone-pairing-codes", role=role, expect=403
+        )
 
 
 async def test_one_store_may_pair_several_phones_even_with_one_register(shop: Shop) -> None:

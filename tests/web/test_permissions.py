@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Role
 from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.fingerprint import unchanged
 
 PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
 
@@ -41,13 +42,24 @@ async def tokens(session: AsyncSession, client: httpx.AsyncClient) -> dict[str, 
     ],
 )
 async def test_who_may_hire_whom(
-    client: httpx.AsyncClient, tokens: dict[str, object], acting_role: Role, new_role: Role, expected: int
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    tokens: dict[str, object],
+    acting_role: Role,
+    new_role: Role,
+    expected: int,
 ) -> None:
-    response = await client.post(
-        "/api/v1/staff",
-        json={"display_name": "New", "role": new_role.value, "pin": "5555", "store_id": tokens["store_id"]},
-        headers=tokens[acting_role.value],  # type: ignore[arg-type]
-    )
+    async with unchanged(session, when=expected == 403):
+        response = await client.post(
+            "/api/v1/staff",
+            json={
+                "display_name": "New",
+                "role": new_role.value,
+                "pin": "5555",
+                "store_id": tokens["store_id"],
+            },
+            headers=tokens[acting_role.value],  # type: ignore[arg-type]
+        )
     assert response.status_code == expected, response.text
     if expected == 403:
         assert response.json()["code"] == "permission_denied"
@@ -69,13 +81,18 @@ async def test_who_may_see_the_staff_list(
     [(Role.WAITER, 403), (Role.CASHIER, 403), (Role.MANAGER, 403), (Role.OWNER, 200)],
 )
 async def test_only_owners_change_store_settings(
-    client: httpx.AsyncClient, tokens: dict[str, object], acting_role: Role, expected: int
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    tokens: dict[str, object],
+    acting_role: Role,
+    expected: int,
 ) -> None:
-    response = await client.patch(
-        f"/api/v1/stores/{tokens['store_id']}",
-        json={"name": "Renamed"},
-        headers=tokens[acting_role.value],  # type: ignore[arg-type]
-    )
+    async with unchanged(session, when=expected == 403):
+        response = await client.patch(
+            f"/api/v1/stores/{tokens['store_id']}",
+            json={"name": "Renamed"},
+            headers=tokens[acting_role.value],  # type: ignore[arg-type]
+        )
     assert response.status_code == expected
     if expected == 200:
         assert response.json()["name"] == "Renamed"
