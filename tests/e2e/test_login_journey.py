@@ -7,16 +7,13 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot, set_up_register
 
 pytestmark = pytest.mark.browser
 
 
 def _set_up_register_and_log_in(page: Page, server: str, staff_name: str, pin: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))
-    page.get_by_role("button", name=re.compile("Counter 1")).click()
-    page.wait_for_url(re.compile(r"/$"))
+    set_up_register(page, server, "Counter 1")
     page.get_by_role("button", name=re.compile(staff_name)).click()
     for digit in pin:
         by_testid(page, f"pin-{digit}").click()
