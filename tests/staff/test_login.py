@@ -225,3 +225,38 @@ async def test_pins_and_passwords_are_stored_as_argon2_hashes(session: AsyncSess
     assert staff.password_hash is not None
     assert staff.password_hash.startswith("$argon2id$")
     assert "5678" not in staff.pin_hash
+
+
+async def test_a_pin_lockout_ends_the_staff_members_open_sessions(
+    client: httpx.AsyncClient, counter: dict[str, Any]
+) -> None:
+    # given a cashier logged in (and maybe at a second register too)
+    first = (await _pin(client, counter, counter["cashier"], "2468")).json()["token"]
+    second = (await _pin(client, counter, counter["cashier"], "2468")).json()["token"]
+    # when someone types five wrong PINs for them
+    for _ in range(5):
+        await _pin(client, counter, counter["cashier"], "1111")
+    # then both sessions have ended
+    for token in (first, second):
+        response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert response.json()["detail"] == "session ended; log in again"
+
+
+async def test_a_lockout_by_wrong_approver_pins_ends_the_approvers_sessions(
+    client: httpx.AsyncClient, counter: dict[str, Any], session: AsyncSession
+) -> None:
+    from kassa.staff import service as staff_service
+    from kassa.stores.models import Store
+
+    store = await session.get(Store, counter["store"])
+    assert store is not None
+    manager = await make_staff(session, store, role=Role.MANAGER, pin="9999")
+    await session.commit()
+    token = (await _pin(client, counter, manager.id, "9999")).json()["token"]
+    for _ in range(5):
+        result = await staff_service.verify_approver_pin(session, store.id, manager.id, "0000")
+        assert result.error is not None
+        await session.commit()
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
