@@ -50,6 +50,10 @@ def _server_database_url(tmp_path: Path) -> str:
     return server_url
 
 
+# Where each running server keeps its files: base URL -> its folder (var/, nicegui/).
+SERVER_FOLDERS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kassa run` with the demo store, as `make run` starts it."""
@@ -81,6 +85,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         process.kill()
         raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+    SERVER_FOLDERS[base_url] = tmp_path
     yield base_url
     process.terminate()
     process.wait(timeout=10)
