@@ -133,6 +133,8 @@ async def test_a_key_for_two_stores_acts_in_both_and_no_third(shop: Shop, sessio
     for store_id, expected in ((shop.store_id, 200), (second, 200), (third, 403)):
         response = await shop.client.get(f"/api/v1/stores/{store_id}", headers=_bearer(key))
         assert response.status_code == expected, store_id
+    stores = await shop.client.get("/api/v1/stores", headers=_bearer(key))
+    assert [store["id"] for store in stores.json()] == [shop.store_id, second]
 
 
 @pytest.mark.parametrize(

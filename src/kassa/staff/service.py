@@ -122,6 +122,8 @@ async def list_staff(
         query = query.where((StaffMember.store_id == store_id) | (StaffMember.store_id.is_(None)))
     elif actor.store_id is not None and actor.role != Role.OWNER:
         query = query.where(StaffMember.store_id == actor.store_id)
+    elif actor.store_ids is not None:  # an API key for several stores: their staff
+        query = query.where(StaffMember.store_id.in_(sorted(actor.store_ids)))
     return (await session.scalars(query.order_by(StaffMember.role, StaffMember.display_name))).all()
 
 

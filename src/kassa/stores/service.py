@@ -151,6 +151,8 @@ async def list_stores(session: AsyncSession, actor: Actor) -> Sequence[Store]:
     query = select(Store).where(Store.organization_id == actor.organization_id).order_by(Store.id)
     if actor.store_id is not None and not actor.is_system:
         query = query.where(Store.id == actor.store_id)
+    if actor.store_ids is not None:  # an API key: its stores
+        query = query.where(Store.id.in_(sorted(actor.store_ids)))
     return (await session.scalars(query)).all()
 
 
