@@ -223,3 +223,13 @@ async def test_the_counters_hold_when_guesses_arrive_at_once(committed_shop: Sho
             row.scope: row.failed_attempts for row in (await session.scalars(select(LoginThrottle))).all()
         }
     assert rows == {"account": 8, "address": 8}
+
+
+async def test_the_failure_that_locks_the_account_counts_for_the_address_too(
+    client: httpx.AsyncClient, owner_id: int, limits: Settings
+) -> None:
+    limits.password_max_attempts_per_address = 5
+    answers = [(await _login(client, "wrong password")).status_code for _ in range(5)]
+    assert answers == [401, 401, 401, 401, 423]  # the account's lock is named first
+    other = await _login(client, "x", email="someone@example.com")
+    assert other.status_code == 429

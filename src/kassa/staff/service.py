@@ -388,23 +388,27 @@ async def login_with_password(
     elif not verify_secret(staff.password_hash, password):
         error = NotAuthenticated("wrong e-mail or password", field="password")
     if error is not None:
+        # Both counters count every failure, whichever of them locks.
+        lockouts: dict[ThrottleScope, Lockout] = {}
         for scope, subject in subjects:
             lockout = await throttle.record_failure(session, scope, subject, now)
-            if lockout is None:
-                continue
-            if scope == ThrottleScope.ACCOUNT and staff is not None and lockout.is_new:
-                ended = await end_sessions(session, staff.id)
-                audit.record(
-                    session,
-                    _actor_for(staff, staff.store_id, None),
-                    "staff.password_locked",
-                    "staff",
-                    staff.id,
-                    store_id=staff.store_id,
-                    after={"locked_until": lockout.locked_until, "sessions_ended": ended},
-                )
-            error = _lockout_error(scope, lockout, now)
-            break
+            if lockout is not None:
+                lockouts[scope] = lockout
+        account_lockout = lockouts.get(ThrottleScope.ACCOUNT)
+        if account_lockout is not None and account_lockout.is_new and staff is not None:
+            ended = await end_sessions(session, staff.id)
+            audit.record(
+                session,
+                _actor_for(staff, staff.store_id, None),
+                "staff.password_locked",
+                "staff",
+                staff.id,
+                store_id=staff.store_id,
+                after={"locked_until": account_lockout.locked_until, "sessions_ended": ended},
+            )
+        for scope in (ThrottleScope.ACCOUNT, ThrottleScope.ADDRESS):
+            if scope in lockouts:
+                return LoginResult(error=_lockout_error(scope, lockouts[scope], now))
         return LoginResult(error=error)
     assert staff is not None
     if staff.role not in (Role.OWNER, Role.MANAGER):
