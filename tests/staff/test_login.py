@@ -83,6 +83,9 @@ async def test_five_wrong_pins_lock_the_staff_member_even_for_the_right_pin(
     # then the staff member is locked, and the right PIN is refused while locked
     assert fifth.status_code == 423
     assert fifth.json()["code"] == "locked"
+    lockout_seconds = get_settings().pin_lockout_minutes * 60
+    assert lockout_seconds - 5 <= fifth.json()["retry_after"] <= lockout_seconds + 1
+    assert fifth.headers["retry-after"] == str(fifth.json()["retry_after"])
     right = await _pin(client, counter, counter["cashier"], "2468")
     assert right.status_code == 423
     staff = await session.scalar(select(StaffMember).where(StaffMember.id == counter["cashier"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -253,6 +254,12 @@ async def _count_wrong_pin(
     return None, settings.pin_max_attempts - attempts
 
 
+def _lock_extra(locked_until: datetime, now: datetime) -> dict[str, object]:
+    """What a lockout answer says: until when, and in how many seconds to try again."""
+    seconds = max(1, math.ceil((locked_until - now).total_seconds()))
+    return {"locked_until": locked_until.isoformat(), "retry_after": seconds}
+
+
 async def login_with_pin(
     session: AsyncSession, register_id: int, staff_id: int, pin: str, device_token: str | None
 ) -> LoginResult:
@@ -287,7 +294,7 @@ async def login_with_pin(
             error=Locked(
                 "too many wrong PINs; try again later or ask a manager",
                 field="pin",
-                extra={"locked_until": staff.locked_until.isoformat()},
+                extra=_lock_extra(staff.locked_until, now),
             )
         )
     actor = _actor_for(staff, store.id, register.id)
@@ -299,7 +306,7 @@ async def login_with_pin(
                     f"{settings.pin_max_attempts} wrong PINs: "
                     f"locked for {settings.pin_lockout_minutes} minutes",
                     field="pin",
-                    extra={"locked_until": locked_until.isoformat()},
+                    extra=_lock_extra(locked_until, now),
                 )
             )
         return LoginResult(
