@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kassa.core.auth import Role
@@ -14,6 +14,7 @@ from kassa.web.sealed import seal, unseal
 from tests.shop import Shop
 
 
+@settings(deadline=None)  # a busy CI machine pauses now and then
 @given(st.text(min_size=1, max_size=200))
 def test_a_sealed_secret_opens_with_the_same_key_only(secret: str) -> None:
     sealed = seal(secret, "the installation's key")
@@ -21,6 +22,7 @@ def test_a_sealed_secret_opens_with_the_same_key_only(secret: str) -> None:
     assert unseal(sealed, "another installation's key") is None
 
 
+@settings(deadline=None)
 @given(st.binary(min_size=32, max_size=32))
 def test_a_sealed_token_does_not_show_the_token(random_bytes: bytes) -> None:
     token = base64.urlsafe_b64encode(random_bytes).decode().rstrip("=")  # as new_token() makes them
