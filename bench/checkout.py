@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.harness import BenchClient, database_urls, run_load, running_server
+from bench.harness import BenchClient, database_urls, pin_login, run_load, running_server
 
 CLIENTS = 32
 SECONDS = 15.0
@@ -47,11 +47,7 @@ async def _sale_items(http: BenchClient, headers: dict[str, str]) -> list[dict[s
 async def _operation(http: BenchClient, index: int) -> Callable[[], Awaitable[bool]]:
     # Half the clients on each register, each as the cashier of the demo store.
     register_id = 1 + index % 2
-    login = await http.post(
-        "/api/v1/auth/pin", json={"register_id": register_id, "staff_id": 3, "pin": "3333"}
-    )
-    login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    headers = await pin_login(http, register_id, staff_id=3, pin="3333")
     items = await _sale_items(http, headers)
 
     async def sale() -> bool:
@@ -96,11 +92,7 @@ async def _operation(http: BenchClient, index: int) -> Callable[[], Awaitable[bo
 async def _one_request_operation(http: BenchClient, index: int) -> Callable[[], Awaitable[bool]]:
     """The same sale through ``POST /api/v1/sales``: one request, one unit of work."""
     register_id = 1 + index % 2
-    login = await http.post(
-        "/api/v1/auth/pin", json={"register_id": register_id, "staff_id": 3, "pin": "3333"}
-    )
-    login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    headers = await pin_login(http, register_id, staff_id=3, pin="3333")
     items = await _sale_items(http, headers)
     # The demo's first three items cost 18 + 24 + 24 = 66.00 with their default options.
     body = {

@@ -188,6 +188,28 @@ class BenchClient:
             return Reply(response.status, await response.read())
 
 
+async def pin_login(http: BenchClient, register_id: int, staff_id: int, pin: str) -> dict[str, str]:
+    """A register session, as the register does it: the demo owner sets a device up as
+    ``register_id`` (as /setup does), and the staff member types their PIN on it."""
+    owner = await http.post(
+        "/api/v1/auth/password", json={"email": "owner@kassa.demo", "password": "kassa-owner-demo"}
+    )
+    owner.raise_for_status()
+    device = await http.post(
+        f"/api/v1/registers/{register_id}/devices",
+        json={"name": "bench"},
+        headers={"Authorization": f"Bearer {owner.json()['token']}"},
+    )
+    device.raise_for_status()
+    login = await http.post(
+        "/api/v1/auth/pin",
+        json={"register_id": register_id, "staff_id": staff_id, "pin": pin},
+        headers={"X-Kassa-Device": device.json()["token"]},
+    )
+    login.raise_for_status()
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
 async def run_load(
     clients: int,
     duration_seconds: float,

@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bench.harness import BenchClient, database_urls, run_load, running_server
+from bench.harness import BenchClient, database_urls, pin_login, run_load, running_server
 
 CLIENTS = 32
 SECONDS = 10.0
 
 
 async def _operation(http: BenchClient, _index: int) -> Callable[[], Awaitable[bool]]:
-    login = await http.post("/api/v1/auth/pin", json={"register_id": 1, "staff_id": 3, "pin": "3333"})
-    login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    headers = await pin_login(http, 1, staff_id=3, pin="3333")
 
     async def me() -> bool:
         return (await http.get("/api/v1/auth/me", headers=headers)).status_code == 200

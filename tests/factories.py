@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core.auth import Actor, Role
 from kassa.staff import service as staff_service
 from kassa.staff.models import StaffMember
+from kassa.stores import devices as device_service
 from kassa.stores import service as store_service
 from kassa.stores.models import Organization, Register, Store
 
@@ -46,6 +47,18 @@ async def make_store(
 async def make_register(session: AsyncSession, store: Store, *, name: str | None = None) -> Register:
     actor = Actor.system(store.organization_id, store_id=store.id)
     return await store_service.add_register(session, actor, store.id, name or f"Counter {next(_counter)}")
+
+
+async def make_device(session: AsyncSession, register: Register, *, name: str = "Test tablet") -> str:
+    """Set a device up as ``register``; its token (send it as ``X-Kassa-Device``)."""
+    store = await session.get(Store, register.store_id)
+    assert store is not None
+    actor = Actor.system(store.organization_id, store_id=store.id)
+    return (await device_service.set_up_device(session, actor, register.id, name)).token
+
+
+def device_headers(token: str) -> dict[str, str]:
+    return {device_service.DEVICE_HEADER: token}
 
 
 async def make_staff(

@@ -23,7 +23,14 @@ from kassa.core.settings import Settings
 from kassa.floor import service as floor
 from kassa.models import Base
 from kassa.web.app import create_app
-from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.factories import (
+    device_headers,
+    make_device,
+    make_organization,
+    make_register,
+    make_staff,
+    make_store,
+)
 
 PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
 _keys = itertools.count(1)
@@ -42,7 +49,13 @@ class Shop:
     table_ids: list[int]
     products: dict[str, int]
     size_options: dict[str, int]
+    # The token of the device set up as each register (same order as ``register_ids``).
+    device_tokens: list[str]
     tokens: dict[tuple[Role, int], str] = field(default_factory=dict)
+
+    def device(self, register_index: int = 0) -> dict[str, str]:
+        """The headers of the device set up as that register (``X-Kassa-Device``)."""
+        return device_headers(self.device_tokens[register_index])
 
     async def login(self, role: Role = Role.CASHIER, register_index: int = 0) -> dict[str, str]:
         key = (role, register_index)
@@ -54,6 +67,7 @@ class Shop:
                     "staff_id": self.staff_ids[role],
                     "pin": PINS[role],
                 },
+                headers=self.device(register_index),
             )
             assert response.status_code == 200, response.text
             self.tokens[key] = response.json()["token"]
@@ -108,6 +122,7 @@ async def build_shop(session: AsyncSession, *, label: str = "") -> dict[str, Any
     organization = await make_organization(session, name=f"{label or 'Test'} Org")
     store = await make_store(session, organization, name=f"{label} Store" if label else None)
     registers = [await make_register(session, store), await make_register(session, store)]
+    device_tokens = [await make_device(session, register) for register in registers]
     staff = {role: (await make_staff(session, store, role=role, pin=pin)).id for role, pin in PINS.items()}
     actor = Actor.system(organization.id, store_id=store.id)
     area = await floor.create_area(session, actor, store.id, "Hall")
@@ -144,6 +159,7 @@ async def build_shop(session: AsyncSession, *, label: str = "") -> dict[str, Any
     return {
         "store_id": store.id,
         "register_ids": [register.id for register in registers],
+        "device_tokens": device_tokens,
         "staff_ids": staff,
         "table_ids": tables,
         "products": products,

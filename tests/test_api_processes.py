@@ -19,6 +19,7 @@ from sqlalchemy import make_url
 
 from kassa.core.events import Event
 from kassa.core.pg_events import PostgresEventBus, asyncpg_dsn
+from tests.live import async_device_headers
 
 
 def _free_port() -> int:
@@ -75,7 +76,9 @@ async def test_the_api_in_two_processes_reaches_the_others(own_database: str, tm
             assert (await client.get("/")).status_code == 404  # no UI in these processes
 
             login = await client.post(
-                "/api/v1/auth/pin", json={"register_id": 1, "staff_id": 3, "pin": "3333"}
+                "/api/v1/auth/pin",
+                json={"register_id": 1, "staff_id": 3, "pin": "3333"},
+                headers=await async_device_headers(client),
             )
             headers = {"Authorization": f"Bearer {login.json()['token']}"}
             opened = await client.post("/api/v1/bills", json={"order_type": "takeaway"}, headers=headers)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -63,6 +66,71 @@ def test_demo_is_not_seeded_twice(demo_database: Path) -> None:
     result = _kassa(demo_database, "demo")
     assert result.returncode == 0
     assert "demo not seeded" in result.stdout
+    # the demo's logins are not printed for a database that has people of its own
+    assert "PIN" not in result.stdout
+    assert "kassa-owner-demo" not in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_until_serving(tmp_path: Path) -> str:
+    """`kassa run` with its database in the var directory, until it serves; what it printed."""
+    port = _free_port()
+    environment = {key: value for key, value in os.environ.items() if key not in {"NICEGUI_STORAGE_PATH"}} | {
+        "KASSA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'kassa.db'}",
+        "KASSA_VAR_DIR": str(tmp_path / "var"),
+        "KASSA_PORT": str(port),
+        "KASSA_ENABLE_UI": "true",
+        "KASSA_SECRET_KEY": "",
+    }
+    log_path = tmp_path / f"run-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kassa.cli", "run"], env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while "Uvicorn running" not in log_path.read_text():
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+            assert httpx.get(f"http://127.0.0.1:{port}/setup", timeout=30).status_code == 200
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return log_path.read_text()
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_kassa_run_prints_the_demo_logins_only_when_it_seeded_the_demo(tmp_path: Path) -> None:
+    first = _run_until_serving(tmp_path)
+    assert "PIN 3333" in first
+    assert "owner@kassa.demo / kassa-owner-demo" in first
+    second = _run_until_serving(tmp_path)
+    assert "Kassa is at http://" in second
+    assert "PIN" not in second
+    assert "kassa-owner-demo" not in second
+
+
+def test_files_under_the_var_directory_are_private(tmp_path: Path) -> None:
+    # given a var directory another user could read, as an older Kassa left it
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)
+    _run_until_serving(tmp_path)
+    assert _mode(var) == 0o700
+    for name in ("kassa.db", "secret.key"):
+        assert _mode(var / name) == 0o600, name
+    # and whatever else is there (SQLite's WAL, printer files, NiceGUI's storage)
+    modes = {str(path.relative_to(var)): _mode(path) for path in var.rglob("*")}
+    assert modes == {name: 0o700 if (var / name).is_dir() else 0o600 for name in modes}
 
 
 def test_staff_add_creates_a_cashier_who_can_log_in(demo_database: Path) -> None:

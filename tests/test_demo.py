@@ -14,6 +14,7 @@ from kassa.floor.models import DiningTable
 from kassa.staff import service as staff_service
 from kassa.staff.models import StaffMember
 from kassa.stores.models import Register, Store
+from tests.factories import make_device
 
 
 async def test_demo_has_a_store_with_registers_staff_tables_and_a_menu(session: AsyncSession) -> None:
@@ -32,12 +33,13 @@ async def test_demo_has_a_store_with_registers_staff_tables_and_a_menu(session: 
 async def test_every_demo_pin_logs_in(session: AsyncSession) -> None:
     await seed_demo(session)
     await session.commit()
-    register_id = await session.scalar(select(Register.id).order_by(Register.id))
-    assert register_id is not None
+    register = await session.scalar(select(Register).order_by(Register.id))
+    assert register is not None
+    device_token = await make_device(session, register)
     for login in DEMO_STAFF:
         staff_id = await session.scalar(select(StaffMember.id).where(StaffMember.display_name == login.name))
         assert staff_id is not None
-        result = await staff_service.login_with_pin(session, register_id, staff_id, login.pin)
+        result = await staff_service.login_with_pin(session, register.id, staff_id, login.pin, device_token)
         assert result.error is None, login
 
 

@@ -16,7 +16,7 @@ from kassa.core import audit, migrations
 from kassa.core.auth import Actor, Role
 from kassa.core.database import Database
 from kassa.core.errors import KassaError
-from kassa.core.settings import get_settings
+from kassa.core.settings import get_settings, prepare_var_directory
 from kassa.telephony.cli import phone_app
 
 app = typer.Typer(help="Kassa point of sale.", no_args_is_help=True)
@@ -45,9 +45,8 @@ def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
 
 
 def _prepare_var_directory() -> None:
-    settings = get_settings()
-    if settings.is_sqlite:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    """The var directory 0700, and every file this process creates 0600 (umask 077)."""
+    prepare_var_directory(get_settings())
 
 
 async def _upgrade(database: Database) -> None:
@@ -70,7 +69,11 @@ def _print_demo_logins() -> None:
     settings = get_settings()
     typer.echo("")
     typer.echo(f"Kassa is at http://{settings.host}:{settings.port}")
-    typer.echo("  Register: open the page, pick 'Counter 1', tap your name, type the PIN.")
+    owner = DEMO_STAFF[0]
+    typer.echo(
+        f"  Register: open the page, set it up as 'Counter 1' (log in once as {owner.email} / "
+        f"{owner.password}), then tap your name and type the PIN."
+    )
     for login in DEMO_STAFF:
         extra = f"   back office: {login.email} / {login.password}" if login.email else ""
         typer.echo(f"    {login.role.value:<8} {login.name:<24} PIN {login.pin}{extra}")
@@ -95,7 +98,8 @@ def demo() -> None:
     _with_database(_upgrade)
     created = _with_database(_seed_demo)
     typer.echo("demo store created" if created else "the database has data already; demo not seeded")
-    _print_demo_logins()
+    if created:
+        _print_demo_logins()
 
 
 @app.command()
@@ -120,9 +124,12 @@ def run(
     # NiceGUI keeps each browser's settings (register, session, language) here.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.var_dir / "nicegui"))
     _with_database(_upgrade)
-    if seed_demo:
-        _with_database(_seed_demo)
+    # The demo logins are printed only for the demo store seeded just now: a database with
+    # data of its own has its own people and passwords.
+    if seed_demo and _with_database(_seed_demo):
         _print_demo_logins()
+    else:
+        typer.echo(f"Kassa is at http://{settings.host}:{settings.port}")
     # force: python-escpos gives the root logger a handler on import, which would silence this.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
@@ -189,6 +196,7 @@ def worker() -> None:
     from kassa.core.pg_events import events_across_processes
     from kassa.worker import create_worker
 
+    _prepare_var_directory()  # printer files it writes are private
     # force: importing python-escpos has already given the root logger a bare handler.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True

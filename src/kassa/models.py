@@ -1,6 +1,7 @@
 """Every capability's tables, imported once so ``Base.metadata`` is complete
 (for Alembic and the schema test). Add a new capability's models here."""
 
+from kassa.api_keys import models as api_key_models
 from kassa.catalog import models as catalog_models
 from kassa.core import audit as audit_models
 from kassa.core import idempotency as idempotency_models
@@ -22,6 +23,7 @@ from kassa.telephony import models as telephony_models
 
 __all__ = [
     "Base",
+    "api_key_models",
     "audit_models",
     "catalog_models",
     "floor_models",

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Role
 from kassa.core.events import Event, InProcessEventBus
-from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.factories import (
+    device_headers,
+    make_device,
+    make_organization,
+    make_register,
+    make_staff,
+    make_store,
+)
 
 PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
 
@@ -28,11 +35,14 @@ async def logins(session: AsyncSession, client: httpx.AsyncClient) -> Logins:
     store = await make_store(session, organization)
     register = await make_register(session, store)
     staff = {role: await make_staff(session, store, role=role, pin=pin) for role, pin in PINS.items()}
+    device = device_headers(await make_device(session, register))
     await session.commit()
     headers = {}
     for role, member in staff.items():
         response = await client.post(
-            "/api/v1/auth/pin", json={"register_id": register.id, "staff_id": member.id, "pin": PINS[role]}
+            "/api/v1/auth/pin",
+            json={"register_id": register.id, "staff_id": member.id, "pin": PINS[role]},
+            headers=device,
         )
         headers[role] = {"Authorization": f"Bearer {response.json()['token']}"}
     return Logins(store_id=store.id, headers=headers)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import make_url
 
 from tests.conftest import _recreate_postgres_database
+from tests.live import OWNER
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
@@ -49,6 +50,10 @@ def _server_database_url(tmp_path: Path) -> str:
     return server_url
 
 
+# Where each running server keeps its files: base URL -> its folder (var/, nicegui/).
+SERVER_FOLDERS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kassa run` with the demo store, as `make run` starts it."""
@@ -68,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [sys.executable, "-m", "kassa.cli", "run"], env=environment, stdout=log, stderr=subprocess.STDOUT
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # migrating and seeding take a while on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {(tmp_path / 'server.log').read_text()}")
@@ -80,6 +85,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         process.kill()
         raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+    SERVER_FOLDERS[base_url] = tmp_path
     yield base_url
     process.terminate()
     process.wait(timeout=10)
@@ -123,14 +129,23 @@ def by_testid(page: Page, name: str) -> Locator:
     return page.locator(f'[data-testid="{name}"]')
 
 
+def set_up_register(page: Page, server: str, register: str = "Counter 1") -> None:
+    """A new browser is set up as a register: the demo owner logs in once on /setup and
+    picks the register; the PIN pad follows."""
+    page.goto(server + "/")
+    page.wait_for_url(re.compile(r"/setup$"))
+    by_testid(page, "email").fill(str(OWNER.email))
+    by_testid(page, "password").fill(str(OWNER.password))
+    by_testid(page, "login").click()
+    page.get_by_role("button", name=re.compile(register)).click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
 def log_in_at_register(
     page: Page, server: str, staff_name: str = "Chen Cashier", pin: str = "3333", register: str = "Counter 1"
 ) -> None:
-    """A new browser: choose the register first, then the staff member, then the PIN."""
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))
-    page.get_by_role("button", name=re.compile(register)).click()
-    page.wait_for_url(re.compile(r"/$"))
+    """A new browser: set it up as the register first, then the staff member, then the PIN."""
+    set_up_register(page, server, register)
     page.get_by_role("button", name=re.compile(staff_name)).click()
     for digit in pin:
         by_testid(page, f"pin-{digit}").click()

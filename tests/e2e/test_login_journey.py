@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import (
+    PHONE,
+    SERVER_FOLDERS,
+    TABLET,
+    by_testid,
+    has_no_horizontal_scroll,
+    screenshot,
+    set_up_register,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def _set_up_register_and_log_in(page: Page, server: str, staff_name: str, pin: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))
-    page.get_by_role("button", name=re.compile("Counter 1")).click()
-    page.wait_for_url(re.compile(r"/$"))
+    set_up_register(page, server, "Counter 1")
     page.get_by_role("button", name=re.compile(staff_name)).click()
     for digit in pin:
         by_testid(page, f"pin-{digit}").click()
@@ -109,4 +116,68 @@ def test_back_office_pages_open_for_a_manager(server: str, browser: Browser) -> 
     page.goto(server + "/backoffice/catalog")
     expect(by_testid(page, "catalog-table")).to_contain_text("DES-TIR")
     screenshot(page, "backoffice-catalog")
+    page.close()
+
+
+def test_a_locked_back_office_login_says_until_when(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport=TABLET)
+    page.goto(server + "/backoffice/login")
+    # an address nobody has, so the demo's own logins stay open for the other tests
+    by_testid(page, "email").fill("intruder@kassa.demo")
+    for attempt in range(5):
+        by_testid(page, "password").fill(f"guess {attempt}")
+        by_testid(page, "login").click()
+        if attempt < 4:
+            expect(page.get_by_text("wrong e-mail or password").last).to_be_visible()
+    locked = by_testid(page, "login-locked")
+    expect(locked).to_be_visible()
+    expect(locked).to_have_text(re.compile(r"(Try again after|请在) \d\d:\d\d"))
+    screenshot(page, "backoffice-login-locked")
+    page.close()
+
+
+def test_the_browser_storage_is_private_and_holds_no_usable_token(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport=TABLET)
+    _set_up_register_and_log_in(page, server, "Chen Cashier", "3333")
+    page.wait_for_url(re.compile(r"/register$"))
+    page.close()
+    storage = SERVER_FOLDERS[server] / "nicegui"
+    files = [path for path in storage.glob("storage-user-*.json")]
+    assert files
+    assert storage.stat().st_mode & 0o777 == 0o700
+    held = 0
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+        for key, value in json.loads(path.read_text()).items():
+            if key.endswith("token"):
+                held += 1
+                # what a leaked storage file holds is not a bearer token the API accepts
+                response = httpx.get(f"{server}/api/v1/auth/me", headers={"Authorization": f"Bearer {value}"})
+                assert response.status_code == 401, key
+    assert held >= 2  # the device token and the register session
+
+
+def test_a_revoked_device_must_be_set_up_again(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport=TABLET)
+    _set_up_register_and_log_in(page, server, "Chen Cashier", "3333")
+    page.wait_for_url(re.compile(r"/register$"))
+
+    office = browser.new_page(viewport=TABLET)
+    office.goto(server + "/backoffice/login")
+    by_testid(office, "email").fill("manager@kassa.demo")
+    by_testid(office, "password").fill("kassa-manager-demo")
+    by_testid(office, "login").click()
+    office.wait_for_url(re.compile(r"/backoffice$"))
+    by_testid(office, "nav-devices").click()
+    office.wait_for_url(re.compile(r"/backoffice/devices$"))
+    screenshot(office, "backoffice-devices")
+    # the newest device is this test's browser
+    newest = office.locator('[data-testid^="revoke-device-"]').first
+    revoke_testid = newest.get_attribute("data-testid")
+    newest.click()
+    expect(office.locator(f'[data-testid="{revoke_testid}"]')).to_have_count(0, timeout=10_000)
+    office.close()
+
+    page.goto(server + "/register")
+    page.wait_for_url(re.compile(r"/setup$"))
     page.close()

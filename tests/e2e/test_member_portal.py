@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests import live
 from tests.e2e.conftest import PHONE, SCREENSHOTS, TABLET, by_testid, has_no_horizontal_scroll, screenshot
 
 pytestmark = pytest.mark.browser
@@ -34,10 +35,13 @@ class StaffApi:
         self.manager = {"Authorization": f"Bearer {manager.json()['token']}"}
         self.store_id = int(self.client.get("/stores", headers=self.manager).json()[0]["id"])
         self.register_id = 1  # the demo's Counter 1 (the server's database is fresh)
-        tiles = self.client.get(f"/registers/{self.register_id}/staff").json()
+        device = live.device_headers(server, self.register_id)
+        tiles = self.client.get(f"/registers/{self.register_id}/staff", headers=device).json()
         cashier_id = next(tile["id"] for tile in tiles if tile["display_name"].startswith("Chen Cashier"))
         cashier = self.client.post(
-            "/auth/pin", json={"register_id": self.register_id, "staff_id": cashier_id, "pin": "3333"}
+            "/auth/pin",
+            json={"register_id": self.register_id, "staff_id": cashier_id, "pin": "3333"},
+            headers=device,
         )
         assert cashier.status_code == 200, cashier.text
         self.cashier = {"Authorization": f"Bearer {cashier.json()['token']}"}

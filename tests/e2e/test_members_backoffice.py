@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot
+from tests.e2e.conftest import PHONE, TABLET, by_testid, has_no_horizontal_scroll, screenshot, set_up_register
 
 pytestmark = pytest.mark.browser
 
@@ -54,10 +54,7 @@ def _shoot(page: Page, name: str) -> None:
 
 
 def _sell_a_cheesecake_to(page: Page, server: str, phone: str) -> None:
-    page.goto(server + "/")
-    page.wait_for_url(re.compile(r"/setup$"))
-    page.get_by_role("button", name=re.compile("Counter 1")).click()
-    page.wait_for_url(re.compile(r"/$"))
+    set_up_register(page, server, "Counter 1")
     page.get_by_role("button", name=re.compile("Chen Cashier")).click()
     for digit in "3333":
         by_testid(page, f"pin-{digit}").click()

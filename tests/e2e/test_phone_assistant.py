@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests import live
 from tests.e2e.conftest import (
     PHONE,
     TABLET,
@@ -55,10 +56,13 @@ def _kassa_phone(server: str, *arguments: str) -> str:
 
 
 def _manager_on_counter_1(server: str) -> dict[str, str]:
-    registers = httpx.get(f"{server}/api/v1/registers/1/staff").json()
+    device = live.device_headers(server)
+    registers = httpx.get(f"{server}/api/v1/registers/1/staff", headers=device).json()
     manager = next(tile for tile in registers if tile["role"] == "manager")
     login = httpx.post(
-        f"{server}/api/v1/auth/pin", json={"register_id": 1, "staff_id": manager["id"], "pin": "2222"}
+        f"{server}/api/v1/auth/pin",
+        json={"register_id": 1, "staff_id": manager["id"], "pin": "2222"},
+        headers=device,
     )
     assert login.status_code == 200, login.text
     return {"Authorization": f"Bearer {login.json()['token']}"}

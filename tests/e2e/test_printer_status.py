@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests import live
 from tests.e2e.conftest import TABLET, _free_port, by_testid, screenshot
 from tests.e2e.test_login_journey import _set_up_register_and_log_in
 
@@ -51,8 +52,7 @@ def printer_listening(port: int) -> Iterator[list[bytes]]:
 
 def _api_sale(server: str) -> None:
     with httpx.Client(base_url=server + "/api/v1", timeout=10) as api:
-        token = api.post("/auth/pin", json={"register_id": 1, "staff_id": 3, "pin": "3333"}).json()["token"]
-        api.headers["Authorization"] = f"Bearer {token}"
+        api.headers.update(live.pin_login(server, staff_id=3, pin="3333"))
         menu = api.get("/catalog/stores/1/menu").json()
         product = next(
             product
@@ -79,11 +79,10 @@ def test_a_printer_that_is_off_shows_on_the_register_until_the_receipt_prints(
 ) -> None:
     port = _free_port()
     with httpx.Client(base_url=server + "/api/v1", timeout=10) as owner:
-        token = owner.post("/auth/pin", json={"register_id": 1, "staff_id": 1, "pin": "1111"}).json()["token"]
         response = owner.put(
             "/registers/1/printer",
             json={"receipt_printer": f"tcp://127.0.0.1:{port}"},
-            headers={"Authorization": f"Bearer {token}"},
+            headers=live.owner_headers(server),
         )
         assert response.status_code == 200, response.text
 

@@ -39,7 +39,7 @@ from kassa.core.outbox import (
     enqueue,
     retry_delay,
 )
-from kassa.core.settings import Settings
+from kassa.core.settings import Settings, get_settings, make_private_directory
 from kassa.printing import PaperWidth, render_escpos, render_text
 from kassa.printing.service import (
     PRINT_DOCUMENT_KIND,
@@ -191,7 +191,7 @@ async def test_a_kitchen_ticket_is_queued_as_one(database: Database) -> None:
         message = await enqueue_print(
             session,
             store_id=STORE_ID,
-            destination="file:///dev/usb/lp0",
+            destination=f"file://{get_settings().printers_dir}/kitchen.escpos",
             document=ticket,
             width=PaperWidth.WIDTH_58_MM,
             dedupe_key=None,
@@ -374,7 +374,10 @@ async def _queue_receipt_in(database_url: str, destination: str) -> None:
 
 def test_kassa_worker_prints_jobs_another_process_queues_and_stops_on_sigterm(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'kassa.db'}"
-    environment = {**os.environ, "KASSA_DATABASE_URL": database_url, "KASSA_VAR_DIR": str(tmp_path / "var")}
+    # The worker and this test (which queues the job) share the var directory: a printer
+    # file must be in its printers folder.
+    var_dir = get_settings().var_dir
+    environment = {**os.environ, "KASSA_DATABASE_URL": database_url, "KASSA_VAR_DIR": str(var_dir)}
     command = [sys.executable, "-m", "kassa.cli"]
     upgraded = subprocess.run(
         [*command, "db", "upgrade"], env=environment, capture_output=True, text=True, timeout=120, check=False
@@ -392,7 +395,7 @@ def test_kassa_worker_prints_jobs_another_process_queues_and_stops_on_sigterm(tm
         assert worker.stdout.readline() == "outbox worker running; stop it with Ctrl-C\n"
 
         # When another process queues a receipt for a spool file
-        spool = tmp_path / "printer.bin"
+        spool = make_private_directory(get_settings().printers_dir) / f"{tmp_path.name}.bin"
         # (its own event loop, in a thread: this test's thread belongs to pytest's loop)
         with ThreadPoolExecutor(1) as other_process:
             other_process.submit(asyncio.run, _queue_receipt_in(database_url, f"file://{spool}")).result()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kassa.core.settings import get_settings, make_private_directory
 from kassa.printing import (
     PrinterUnavailable,
     parse_destination,
@@ -54,6 +55,9 @@ def fake_printer() -> Iterator[FakePrinter]:
     thread.start()
     yield printer
     thread.join(timeout=10)
+
+
+PRINTERS = Path("/srv/kassa/var/printers")
 
 
 def free_port() -> int:
@@ -127,9 +131,15 @@ async def test_async_wrapper_raises_unavailable() -> None:
         await send_to_printer_async(f"tcp://127.0.0.1:{free_port()}", b"x", timeout_seconds=1)
 
 
-def test_file_destination_appends(tmp_path: Path) -> None:
+@pytest.fixture
+def printers() -> Path:
+    """The var directory's printers folder: the only place printer files may be."""
+    return make_private_directory(get_settings().printers_dir)
+
+
+def test_file_destination_appends(printers: Path, tmp_path: Path) -> None:
     # Given a spool file that already holds a job
-    spool = tmp_path / "printer.bin"
+    spool = printers / f"{tmp_path.name}.bin"
     spool.write_bytes(b"first job|")
 
     # When two more jobs are delivered
@@ -140,10 +150,10 @@ def test_file_destination_appends(tmp_path: Path) -> None:
     assert spool.read_bytes() == b"first job|second job|third job"
 
 
-def test_missing_device_node_is_unavailable(tmp_path: Path) -> None:
-    # An unplugged USB printer has no device node; it may be plugged back in.
+def test_missing_device_node_is_unavailable(printers: Path) -> None:
+    # A file in a folder that is not there (yet): it may be there later.
     with pytest.raises(PrinterUnavailable, match="lp0"):
-        send_to_printer(f"file://{tmp_path}/usb/lp0", b"x")
+        send_to_printer(f"file://{printers}/usb/lp0", b"x")
 
 
 @pytest.mark.parametrize(
@@ -154,12 +164,13 @@ def test_missing_device_node_is_unavailable(tmp_path: Path) -> None:
         ("tcp://192.168.1.50", TcpDestination("192.168.1.50", 9100)),
         (" tcp://192.168.1.50:9100/ ", TcpDestination("192.168.1.50", 9100)),
         ("tcp://[fd00::50]:9100", TcpDestination("fd00::50", 9100)),
-        ("file:///dev/usb/lp0", FileDestination(Path("/dev/usb/lp0"))),
-        ("file://localhost/var/spool/kassa%20demo.bin", FileDestination(Path("/var/spool/kassa demo.bin"))),
+        ("file:///srv/kassa/var/printers/receipts.escpos", FileDestination(PRINTERS / "receipts.escpos")),
+        ("file://localhost/srv/kassa/var/printers/bar%20one.bin", FileDestination(PRINTERS / "bar one.bin")),
+        ("file:///srv/kassa/var/printers/usb/../kitchen.bin", FileDestination(PRINTERS / "kitchen.bin")),
     ],
 )
 def test_parse_destination(destination: str, expected: object) -> None:
-    assert parse_destination(destination) == expected
+    assert parse_destination(destination, PRINTERS) == expected
 
 
 @pytest.mark.parametrize(
@@ -180,13 +191,52 @@ def test_parse_destination(destination: str, expected: object) -> None:
         ("file://dev/usb/lp0", "names a host"),
         ("file:relative/path", "absolute file path"),
         ("file:///", "absolute file path"),
+        ("file:///etc/passwd", "outside the printers folder"),
+        ("file:///dev/usb/lp0", "outside the printers folder"),
+        ("file:///srv/kassa/var/printers/../secret.key", "outside the printers folder"),
+        ("file:///srv/kassa/var/printers", "outside the printers folder"),
+        ("file:///srv/kassa/var/printers-evil/x.bin", "outside the printers folder"),
+        ("ftp://printer/x", "must start with tcp:// or file://"),
+        ("ipp://printer:631", "must start with tcp:// or file://"),
+        ("tcp://printer:65536", "invalid port"),
+        ("tcp://printer:-1", "invalid port"),
     ],
 )
 def test_invalid_destination_is_a_value_error(destination: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
+        parse_destination(destination, PRINTERS)
+
+
+@pytest.mark.parametrize(
+    "destination", ["file:///etc/passwd", "file:///tmp/x.bin", "ftp://printer/x", "tcp://printer:70000"]
+)
+def test_a_destination_outside_the_rules_is_refused_at_print_time_too(destination: str) -> None:
+    # A destination stored before the rules (or written into the database by hand) is still
+    # checked when the job is sent, and nothing is written.
+    with pytest.raises(ValueError, match=r"outside the printers folder|must start with|invalid port"):
         send_to_printer(destination, b"x")
+    assert not Path("/tmp/x.bin").exists()
 
 
-def test_timeout_must_be_positive() -> None:
+def test_a_symbolic_link_out_of_the_printers_folder_is_refused(printers: Path, tmp_path: Path) -> None:
+    # Given a link in the printers folder that points at a file elsewhere
+    target = tmp_path / "outside.txt"
+    target.write_bytes(b"precious")
+    link = printers / f"{tmp_path.name}-link.bin"
+    link.symlink_to(target)
+    # When a job is sent to the link, then it is refused and the file elsewhere is untouched
+    with pytest.raises(ValueError, match="outside the printers folder"):
+        send_to_printer(f"file://{link}", b"overwritten")
+    assert target.read_bytes() == b"precious"
+
+
+def test_printer_files_and_their_folder_are_private(printers: Path, tmp_path: Path) -> None:
+    spool = printers / f"{tmp_path.name}-private.bin"
+    send_to_printer(f"file://{spool}", b"job")
+    assert spool.stat().st_mode & 0o777 == 0o600
+    assert printers.stat().st_mode & 0o777 == 0o700
+
+
+def test_timeout_must_be_positive(printers: Path) -> None:
     with pytest.raises(ValueError, match="timeout_seconds"):
-        send_to_printer("file:///tmp/never-written.bin", b"x", timeout_seconds=0)
+        send_to_printer(f"file://{printers}/never-written.bin", b"x", timeout_seconds=0)

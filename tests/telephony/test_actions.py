@@ -14,7 +14,7 @@ from kassa.core.events import Event, InProcessEventBus
 from kassa.stores.models import Organization, Store
 from kassa.telephony.models import PhoneCall
 from kassa.telephony.service import CALL_HANDLED_EVENT, register_topic
-from tests.factories import make_register, make_staff, make_store
+from tests.factories import device_headers, make_device, make_register, make_staff, make_store
 from tests.shop import Shop
 from tests.telephony.conftest import PairedShop, act, call_in, get_list, new_phone
 
@@ -304,9 +304,12 @@ async def test_calls_of_another_store_are_out_of_reach(paired: PairedShop, sessi
     other = await make_store(session, organization)
     register = await make_register(session, other)
     staff = await make_staff(session, other, role=Role.CASHIER, pin="5555")
+    device = device_headers(await make_device(session, register))
     await session.commit()
     login = await paired.shop.client.post(
-        "/api/v1/auth/pin", json={"register_id": register.id, "staff_id": staff.id, "pin": "5555"}
+        "/api/v1/auth/pin",
+        json={"register_id": register.id, "staff_id": staff.id, "pin": "5555"},
+        headers=device,
     )
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     call = await call_in(paired.shop, paired.token, "13800138000")

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from kassa.cli import app
 from kassa.telephony import client as phone
+from tests import live
 from tests.shop import Shop
 from tests.telephony.conftest import MEMBER_PHONE, make_member, pairing_code
 
@@ -117,10 +118,13 @@ def _kassa(environment: dict[str, str], *arguments: str) -> subprocess.Completed
 def test_kassa_phone_pairs_and_calls_a_running_kassa(kassa_server: tuple[str, dict[str, str]]) -> None:
     base_url, environment = kassa_server
     # The demo's manager shows a pairing code on Counter 1 (through the API, as the screen does)
-    staff = httpx.get(f"{base_url}/api/v1/registers/1/staff").json()
+    device = live.device_headers(base_url)
+    staff = httpx.get(f"{base_url}/api/v1/registers/1/staff", headers=device).json()
     manager = next(tile for tile in staff if tile["role"] == "manager")
     login = httpx.post(
-        f"{base_url}/api/v1/auth/pin", json={"register_id": 1, "staff_id": manager["id"], "pin": "2222"}
+        f"{base_url}/api/v1/auth/pin",
+        json={"register_id": 1, "staff_id": manager["id"], "pin": "2222"},
+        headers=device,
     )
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     member = httpx.post(

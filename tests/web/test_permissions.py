@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Role
-from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.factories import (
+    device_headers,
+    make_device,
+    make_organization,
+    make_register,
+    make_staff,
+    make_store,
+)
 from tests.fingerprint import unchanged
 
 PINS = {Role.OWNER: "1111", Role.MANAGER: "2222", Role.CASHIER: "3333", Role.WAITER: "4444"}
@@ -19,11 +26,14 @@ async def tokens(session: AsyncSession, client: httpx.AsyncClient) -> dict[str, 
     store = await make_store(session, organization)
     register = await make_register(session, store)
     staff = {role: await make_staff(session, store, role=role, pin=pin) for role, pin in PINS.items()}
+    device = device_headers(await make_device(session, register))
     await session.commit()
     result: dict[str, object] = {"store_id": store.id}
     for role, member in staff.items():
         response = await client.post(
-            "/api/v1/auth/pin", json={"register_id": register.id, "staff_id": member.id, "pin": PINS[role]}
+            "/api/v1/auth/pin",
+            json={"register_id": register.id, "staff_id": member.id, "pin": PINS[role]},
+            headers=device,
         )
         result[role.value] = {"Authorization": f"Bearer {response.json()['token']}"}
     return result

@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Role
-from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.factories import (
+    device_headers,
+    make_device,
+    make_organization,
+    make_register,
+    make_staff,
+    make_store,
+)
 
 
 async def test_unknown_api_route_is_a_problem_document(client: httpx.AsyncClient) -> None:
@@ -55,10 +62,13 @@ async def test_domain_errors_name_the_field(client: httpx.AsyncClient, session: 
     store = await make_store(session, organization)
     register = await make_register(session, store)
     owner = await make_staff(session, store, role=Role.OWNER, pin="1111")
+    device = device_headers(await make_device(session, register))
     await session.commit()
     token = (
         await client.post(
-            "/api/v1/auth/pin", json={"register_id": register.id, "staff_id": owner.id, "pin": "1111"}
+            "/api/v1/auth/pin",
+            json={"register_id": register.id, "staff_id": owner.id, "pin": "1111"},
+            headers=device,
         )
     ).json()["token"]
     response = await client.post(

@@ -51,6 +51,10 @@ class Permission(StrEnum):
     SMS_FREE_TEXT = "sms.free_text"
     REPORT_VIEW = "report.view"
     SETTINGS_MANAGE = "settings.manage"
+    # Set a device up as a register (its device token) and revoke registered devices.
+    DEVICE_MANAGE = "device.manage"
+    # Create and revoke the organization's API keys (integrations); owners only.
+    API_KEY_MANAGE = "api_key.manage"
 
 
 _WAITER = frozenset(
@@ -81,8 +85,9 @@ _MANAGER = _CASHIER | {
     Permission.SMS_FREE_TEXT,
     Permission.REPORT_VIEW,
     Permission.AUDIT_VIEW,
+    Permission.DEVICE_MANAGE,
 }
-_OWNER = _MANAGER | {Permission.STORE_MANAGE, Permission.SETTINGS_MANAGE}
+_OWNER = _MANAGER | {Permission.STORE_MANAGE, Permission.SETTINGS_MANAGE, Permission.API_KEY_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.WAITER: _WAITER,
@@ -94,7 +99,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 @dataclass(frozen=True)
 class Actor:
-    """The person or process behind a service call, recorded on every audit row."""
+    """The person or process behind a service call, recorded on every audit row.
+
+    An integration's API key is an actor with no staff id and no role: ``api_key_id`` names
+    the key, ``granted_permissions`` are the permissions the owner gave it and ``store_ids``
+    the stores it may act in (``None``: as the role says).
+    """
 
     organization_id: int
     staff_id: int | None = None
@@ -103,9 +113,12 @@ class Actor:
     register_id: int | None = None
     display_name: str = ""
     is_system: bool = False
+    api_key_id: int | None = None
+    granted_permissions: frozenset[Permission] | None = None
     # The stores this actor may act in, resolved when the session is authenticated (an
-    # owner: every store of the organization). None for a system actor, which is only ever
-    # handed ids read from its own organization's rows; for staff it defaults to their store.
+    # owner: every store of the organization; an API key: the stores it was given). None
+    # for a system actor, which is only ever handed ids read from its own organization's
+    # rows; for staff it defaults to their store.
     store_ids: frozenset[int] | None = None
 
     @classmethod
@@ -116,6 +129,8 @@ class Actor:
     def permissions(self) -> frozenset[Permission]:
         if self.is_system:
             return frozenset(Permission)
+        if self.granted_permissions is not None:
+            return self.granted_permissions
         return ROLE_PERMISSIONS.get(self.role, frozenset()) if self.role else frozenset()
 
     def can(self, permission: Permission) -> bool:

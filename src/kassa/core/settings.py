@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
     pin_max_attempts: int = Field(default=5, ge=1)
     pin_lockout_minutes: int = Field(default=15, ge=1)
     session_hours: int = Field(default=12, ge=1)
+    # Back-office password logins: this many failures in a row lock the e-mail address
+    # (per account) or the client address (per address, higher: a shop shares one) for
+    # 1, 2, 4, ... minutes, doubling with each lockout up to the cap.
+    password_max_attempts_per_account: int = Field(default=5, ge=1)
+    password_max_attempts_per_address: int = Field(default=20, ge=1)
+    password_lockout_base_minutes: int = Field(default=1, ge=1)
+    password_lockout_max_minutes: int = Field(default=60, ge=1)
     # "cheapest" exists for tests only: argon2 at full cost makes a suite of logins slow.
     password_hash_profile: Literal["default", "cheapest"] = "default"  # noqa: S105
     default_locale: str = "zh_CN"
@@ -51,16 +59,51 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def printers_dir(self) -> Path:
+        """The only folder printer files may be in (``file://`` destinations)."""
+        return self.var_dir.resolve() / "printers"
+
     def resolved_secret_key(self) -> str:
-        """The configured secret, or one generated once and kept under ``var/``."""
+        """The configured secret, or one generated once and kept under ``var/`` (0600)."""
         if self.secret_key:
             return self.secret_key
         path = self.var_dir / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            make_private_directory(path.parent)
+            try:
+                # O_EXCL: of two processes starting at once, one writes the key, both read it.
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+# Files under the var directory (secret key, SQLite database, printer files, browser
+# storage) are the owner's alone; so are its folders.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+PRIVATE_UMASK = 0o077
+
+
+def make_private_directory(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by this user only."""
+    path.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
+    return path
+
+
+def prepare_var_directory(settings: Settings) -> Path:
+    """Make every file the process creates from now on private (umask 077: SQLite's
+    database, WAL and journal files, NiceGUI's storage files, printer files), and create
+    the var directory 0700, tightening it if it exists (its contents are then out of reach
+    of other users whatever their own modes)."""
+    os.umask(PRIVATE_UMASK)
+    directory = make_private_directory(settings.var_dir)
+    directory.chmod(PRIVATE_DIRECTORY_MODE)
+    return directory
 
 
 @lru_cache

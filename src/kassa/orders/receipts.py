@@ -8,8 +8,6 @@ Printing goes through the outbox: a printer that is off delays the receipt, lose
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +19,7 @@ from kassa.core.i18n import N_, translator
 from kassa.core.money import Money
 from kassa.core.outbox import OutboxMessage
 from kassa.core.scope import load_scoped
-from kassa.core.settings import get_settings
+from kassa.core.settings import get_settings, make_private_directory
 from kassa.floor.models import DiningTable
 from kassa.orders.models import Bill, BillLine, BillStatus, KitchenTicketRecord, LineStatus, OrderType
 from kassa.orders.totals import totals_of
@@ -175,8 +173,7 @@ async def build_receipt(
 def default_printer(name: str) -> str:
     """Where a register or station prints when no printer is set: a file under var/
     (the demo's paper roll), so nothing is lost and the bytes can be inspected."""
-    directory = Path(get_settings().var_dir).resolve() / "printers"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_private_directory(get_settings().printers_dir)
     return f"file://{directory / name}.escpos"
 
 

@@ -2,10 +2,11 @@
 one hand, with big touch targets, and no staff login. The store in the address gives the
 organization, its name, language and phone region.
 
-The portal session token lives in the browser's server-side storage (``app.storage.user``,
-as the register's token does), one per organization, so every store of the organization
-shares the login. Every change re-reads the member from the token inside its unit of work:
-a session ended elsewhere (log out, account deleted) stops working at once.
+The portal session token lives in the browser's server-side storage (``app.storage.user``),
+sealed like the register's token (``kassa.web.layout.store_token``), one per organization,
+so every store of the organization shares the login. Every change re-reads the member from
+the token inside its unit of work: a session ended elsewhere (log out, account deleted)
+stops working at once.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from kassa.portal import account, loyalty_view, service
 from kassa.portal.account import OrderView
 from kassa.portal.service import PortalIdentity
 from kassa.stores.models import Store
-from kassa.web.layout import LOCALE_KEY, notify_error
+from kassa.web.layout import LOCALE_KEY, notify_error, store_token, stored_token
 
 T = TypeVar("T")
 
@@ -94,7 +95,7 @@ async def load_context(store_id: int) -> PortalContext | None:
     try:
         async with get_database().read_only() as session:
             store = await service.portal_store(session, store_id)
-            token = app.storage.user.get(token_key(store.organization_id))
+            token = stored_token(token_key(store.organization_id))
             identity = None
             if token:
                 try:
@@ -238,7 +239,7 @@ async def login_page(store_id: int, erased: bool = False) -> None:
     ticket: dict[str, str | None] = {"value": None}
 
     def logged_in(token: str) -> None:
-        app.storage.user[token_key(context.store.organization_id)] = token
+        store_token(token_key(context.store.organization_id), token)
         ui.navigate.to(context.base)
 
     with main_column():

@@ -1,7 +1,9 @@
 """Delivery of rendered bytes to a printer named by a destination string.
 
 ``tcp://host:port``  a network printer's raw port (9100 when no port is given)
-``file:///path``     appended to a file: the demo's spool file or a USB device node
+``file:///path``     appended to a file under the var directory's ``printers/`` folder
+                     (the demo's spool files); nowhere else, so a printer setting can never
+                     write into the system's files (``file:///etc/passwd``)
 
 A printer that is off, unplugged or out of reach raises ``PrinterUnavailable`` so the
 outbox that calls this keeps the job and retries later; a destination that can never work
@@ -11,6 +13,7 @@ raises ``ValueError`` at once.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from escpos.exceptions import DeviceNotFoundError
 from escpos.printer import Network
 
 from kassa.core.errors import KassaError
+from kassa.core.settings import PRIVATE_FILE_MODE, get_settings, make_private_directory
 
 DEFAULT_TCP_PORT = 9100
 # Long enough for a printer on a busy shop network, short enough to free the worker.
@@ -48,9 +52,16 @@ class FileDestination:
 Destination = TcpDestination | FileDestination
 
 
-def parse_destination(destination: str) -> Destination:
-    """``tcp://host[:port]`` or ``file:///absolute/path``; anything else is a ValueError
-    that says what is wrong and shows the expected form."""
+def printers_directory() -> Path:
+    """The var directory's ``printers/`` folder: the only place printer files may be."""
+    return get_settings().printers_dir
+
+
+def parse_destination(destination: str, printers_dir: Path | None = None) -> Destination:
+    """``tcp://host[:port]`` or ``file:///absolute/path`` of a file inside ``printers_dir``
+    (by default the var directory's ``printers/``; ``..`` and symbolic links are resolved
+    first, so neither leads out of it); anything else is a ValueError that says what is
+    wrong and shows the expected form."""
     try:
         parts = urlsplit(destination.strip())
     except ValueError as error:
@@ -68,7 +79,7 @@ def parse_destination(destination: str) -> Destination:
             raise ValueError(
                 f"printer destination {destination!r} has an invalid port; expected 1-65535"
             ) from error
-        if port == 0:
+        if port is not None and not 1 <= port <= 65535:
             raise ValueError(f"printer destination {destination!r} has an invalid port; expected 1-65535")
         return TcpDestination(parts.hostname, port or DEFAULT_TCP_PORT)
     if parts.scheme == "file":
@@ -77,15 +88,23 @@ def parse_destination(destination: str) -> Destination:
                 f"printer destination {destination!r} names a host; a file needs an absolute path "
                 "such as file:///dev/usb/lp0"
             )
+        folder = (printers_dir or printers_directory()).resolve()
         path = unquote(parts.path)
-        if not path.startswith("/") or path == "/":
+        if not path.startswith("/") or path == "/" or "\x00" in path:
             raise ValueError(
-                f"printer destination {destination!r} needs an absolute file path such as file:///dev/usb/lp0"
+                f"printer destination {destination!r} needs an absolute file path such as "
+                f"file://{folder}/receipts.escpos"
             )
-        return FileDestination(Path(path))
+        resolved = Path(path).resolve()
+        if resolved == folder or not resolved.is_relative_to(folder):
+            raise ValueError(
+                f"printer destination {destination!r} is outside the printers folder; "
+                f"a printer file must be in {folder}"
+            )
+        return FileDestination(resolved)
     raise ValueError(
         f"printer destination {destination!r} must start with tcp:// or file:// "
-        "(e.g. tcp://192.168.1.50:9100 or file:///dev/usb/lp0)"
+        "(e.g. tcp://192.168.1.50:9100 or a file in the var directory's printers folder)"
     )
 
 
@@ -123,7 +142,12 @@ def _send_tcp(destination: TcpDestination, data: bytes, timeout_seconds: float) 
 
 def _append_file(destination: FileDestination, data: bytes) -> None:
     try:
-        with destination.path.open("ab") as device:
+        make_private_directory(printers_directory())
+        # O_NOFOLLOW: a symbolic link swapped in after the check is not followed.
+        descriptor = os.open(
+            destination.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE
+        )
+        with os.fdopen(descriptor, "ab") as device:
             device.write(data)
     except OSError as error:
         # A USB printer that is unplugged has no device node; it may be back later.

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from kassa.core.database import commit
 from kassa.staff import service
 from kassa.staff.schemas import Me, PasswordLogin, PinLogin, SessionOut, StaffCreate, StaffOut, StaffTile
-from kassa.web.dependencies import CurrentActor, Session, Token
+from kassa.web.dependencies import (
+    CurrentActor,
+    DeviceToken,
+    OptionalActor,
+    Session,
+    Token,
+    client_address,
+)
 
 router = APIRouter(tags=["staff"])
 
@@ -31,15 +38,27 @@ async def _session_out(session: Session, result: service.LoginResult) -> Session
     )
 
 
-@router.post("/auth/pin", response_model=SessionOut, summary="Log in on a register with a PIN")
-async def login_with_pin(body: PinLogin, session: Session) -> SessionOut:
-    result = await service.login_with_pin(session, body.register_id, body.staff_id, body.pin)
+@router.post(
+    "/auth/pin",
+    response_model=SessionOut,
+    summary="Log in on a register with a PIN (from the device set up as that register)",
+)
+async def login_with_pin(body: PinLogin, session: Session, device_token: DeviceToken = None) -> SessionOut:
+    """Needs the register's device token in `X-Kassa-Device` (401 without it, 403 for
+    another register's device). Wrong PINs answer 401 with `remaining`; the last one locks
+    the staff member (423 with `locked_until`) and ends their sessions."""
+    result = await service.login_with_pin(session, body.register_id, body.staff_id, body.pin, device_token)
     return await _session_out(session, result)
 
 
 @router.post("/auth/password", response_model=SessionOut, summary="Back-office login (owners, managers)")
-async def login_with_password(body: PasswordLogin, session: Session) -> SessionOut:
-    result = await service.login_with_password(session, body.email, body.password)
+async def login_with_password(body: PasswordLogin, session: Session, request: Request) -> SessionOut:
+    """Failed logins are limited per e-mail address (423 `locked`) and per client address
+    (429 `too_many_requests`), each with `locked_until`, `retry_after` and a `Retry-After`
+    header; each lockout lasts twice as long as the one before. The client address is the
+    connection's peer: behind a reverse proxy start uvicorn with `--proxy-headers
+    --forwarded-allow-ips=<proxy>` so it is the browser's address, not the proxy's."""
+    result = await service.login_with_password(session, body.email, body.password, client_address(request))
     return await _session_out(session, result)
 
 
@@ -62,10 +81,13 @@ async def me(actor: CurrentActor) -> Me:
 
 
 @router.get("/registers/{register_id}/staff", response_model=list[StaffTile], summary="PIN pad name tiles")
-async def register_staff(register_id: int, session: Session) -> list[StaffTile]:
-    return [
-        StaffTile.model_validate(item) for item in await service.list_staff_for_register(session, register_id)
-    ]
+async def register_staff(
+    register_id: int, session: Session, actor: OptionalActor, device_token: DeviceToken = None
+) -> list[StaffTile]:
+    """For the device set up as this register (`X-Kassa-Device`) or a logged-in session of
+    its store (`Authorization`); anyone else gets 401."""
+    staff = await service.register_staff_picker(session, register_id, device_token=device_token, actor=actor)
+    return [StaffTile.model_validate(item) for item in staff]
 
 
 @router.get("/staff", response_model=list[StaffOut])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.auth import Role
@@ -43,3 +43,23 @@ class StaffSession(IdMixin, TimestampMixin, Base):
     register_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("registers.id"))
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class LoginThrottle(IdMixin, TimestampMixin, Base):
+    """Failed back-office password logins of one subject: an e-mail address (``account``)
+    or a client address (``address``).
+
+    The counters change with atomic UPDATEs, so every process of an installation counts
+    the same failures. ``lockouts`` makes each lockout twice as long as the one before; it
+    is forgotten a day after the last failure (and, for an account, at a right password).
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("scope", "subject"),)
+
+    scope: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(254))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    lockouts: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]

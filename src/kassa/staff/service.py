@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,11 +20,15 @@ from kassa.core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    TooManyRequests,
     ValidationFailed,
 )
 from kassa.core.scope import load_scoped
 from kassa.core.settings import get_settings
+from kassa.staff import throttle
 from kassa.staff.models import StaffMember, StaffSession
+from kassa.staff.throttle import Lockout, ThrottleScope
+from kassa.stores import devices
 from kassa.stores.models import Register, Store
 from kassa.stores.service import get_store
 
@@ -117,11 +122,37 @@ async def list_staff(
         query = query.where((StaffMember.store_id == store_id) | (StaffMember.store_id.is_(None)))
     elif actor.store_id is not None and actor.role != Role.OWNER:
         query = query.where(StaffMember.store_id == actor.store_id)
+    elif actor.api_key_id is not None and actor.store_ids is not None:  # an API key: its stores' staff
+        query = query.where(StaffMember.store_id.in_(sorted(actor.store_ids)))
     return (await session.scalars(query.order_by(StaffMember.role, StaffMember.display_name))).all()
 
 
+async def register_staff_picker(
+    session: AsyncSession,
+    register_id: int,
+    *,
+    device_token: str | None = None,
+    actor: Actor | None = None,
+) -> Sequence[StaffMember]:
+    """The name tiles of a register's PIN pad, for the device set up as that register
+    (``device_token``) or a logged-in session of its organization and store (``actor``);
+    anyone else is refused, so the internet cannot list a store's staff."""
+    if actor is not None:
+        register = await session.get(Register, register_id)
+        store = await session.get(Store, register.store_id) if register is not None else None
+        if store is None or store.organization_id != actor.organization_id:
+            raise NotFound(f"no register {register_id}", field="register_id")
+        actor.require_store(store.id)
+    else:
+        identity = await devices.authenticate_device_for(session, device_token, register_id)
+        await devices.mark_seen(session, identity.device)
+    return await list_staff_for_register(session, register_id)
+
+
 async def list_staff_for_register(session: AsyncSession, register_id: int) -> Sequence[StaffMember]:
-    """The name tiles on a register's PIN pad: active staff of its store and the owners."""
+    """The name tiles on a register's PIN pad: active staff of its store and the owners.
+    For screens that already know their register (its device or a session); requests from
+    outside go through ``register_staff_picker``."""
     register = await session.get(Register, register_id)
     if register is None or not register.is_active:
         raise NotFound(f"no register {register_id}", field="register_id")
@@ -189,6 +220,17 @@ async def _open_session(
     return LoginResult(token=token, staff=staff, session=staff_session)
 
 
+async def end_sessions(session: AsyncSession, staff_id: int) -> int:
+    """End every open session of a staff member (a lockout: someone may be guessing)."""
+    result = await session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _count_wrong_pin(
     session: AsyncSession, actor: Actor, staff: StaffMember
 ) -> tuple[datetime | None, int]:
@@ -209,23 +251,44 @@ async def _count_wrong_pin(
             .where(StaffMember.id == staff.id)
             .values(locked_until=locked_until, failed_pin_attempts=0)
         )
-        audit.record(session, actor, "staff.locked", "staff", staff.id, after={"locked_until": locked_until})
+        ended = await end_sessions(session, staff.id)
+        audit.record(
+            session,
+            actor,
+            "staff.locked",
+            "staff",
+            staff.id,
+            after={"locked_until": locked_until, "sessions_ended": ended},
+        )
         return locked_until, 0
     audit.record(session, actor, "staff.pin_failed", "staff", staff.id, after={"failed_attempts": attempts})
     return None, settings.pin_max_attempts - attempts
 
 
-async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int, pin: str) -> LoginResult:
-    """PIN login on a register.
+def _lock_extra(locked_until: datetime, now: datetime) -> dict[str, object]:
+    """What a lockout answer says: until when, and in how many seconds to try again."""
+    seconds = max(1, math.ceil((locked_until - now).total_seconds()))
+    return {"locked_until": locked_until.isoformat(), "retry_after": seconds}
+
+
+async def login_with_pin(
+    session: AsyncSession, register_id: int, staff_id: int, pin: str, device_token: str | None
+) -> LoginResult:
+    """PIN login on a register, from the device set up as that register (``device_token``):
+    without it nobody can try PINs, or lock staff out with wrong ones.
 
     After ``pin_max_attempts`` wrong PINs in a row the staff member is locked for
-    ``pin_lockout_minutes``; while locked even the right PIN is refused. The counter is
-    raised with an atomic UPDATE so two registers guessing at once both count.
+    ``pin_lockout_minutes`` and their open sessions end; while locked even the right PIN is
+    refused. The counter is raised with an atomic UPDATE so two registers guessing at once
+    both count.
     """
     settings = get_settings()
-    register = await session.get(Register, register_id)
-    if register is None or not register.is_active:
-        return LoginResult(error=NotFound(f"no register {register_id}", field="register_id"))
+    try:
+        identity = await devices.authenticate_device_for(session, device_token, register_id)
+    except KassaError as error:
+        return LoginResult(error=error)
+    await devices.mark_seen(session, identity.device)
+    register = identity.register
     staff = await session.get(StaffMember, staff_id, with_for_update=True)
     store = await session.get(Store, register.store_id)
     assert store is not None
@@ -242,7 +305,7 @@ async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int,
             error=Locked(
                 "too many wrong PINs; try again later or ask a manager",
                 field="pin",
-                extra={"locked_until": staff.locked_until.isoformat()},
+                extra=_lock_extra(staff.locked_until, now),
             )
         )
     actor = _actor_for(staff, store.id, register.id)
@@ -254,7 +317,7 @@ async def login_with_pin(session: AsyncSession, register_id: int, staff_id: int,
                     f"{settings.pin_max_attempts} wrong PINs: "
                     f"locked for {settings.pin_lockout_minutes} minutes",
                     field="pin",
-                    extra={"locked_until": locked_until.isoformat()},
+                    extra=_lock_extra(locked_until, now),
                 )
             )
         return LoginResult(
@@ -302,19 +365,75 @@ def approver_actor(result: LoginResult, store_id: int) -> Actor:
     return _actor_for(result.staff, store_id, None)
 
 
-async def login_with_password(session: AsyncSession, email: str, password: str) -> LoginResult:
-    """Back-office login for owners and managers."""
-    staff = await session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))
+def _lockout_error(scope: ThrottleScope, lockout: Lockout, now: datetime) -> KassaError:
+    extra = {
+        "locked_until": lockout.locked_until.isoformat(),
+        "retry_after": lockout.retry_after_seconds(now),
+    }
+    if scope == ThrottleScope.ACCOUNT:
+        return Locked(
+            "too many failed logins for this e-mail address; try again later", field="email", extra=extra
+        )
+    return TooManyRequests("too many failed logins from this address; try again later", extra=extra)
+
+
+async def login_with_password(
+    session: AsyncSession, email: str, password: str, client_address: str | None = None
+) -> LoginResult:
+    """Back-office login for owners and managers.
+
+    Failures are counted per e-mail address and per client address (``throttle``): too many
+    lock that address for a time that doubles with each lockout, answered 423 (the account)
+    or 429 (the client address) with ``locked_until`` and ``retry_after``. While locked even
+    the right password is refused; a staff member whose account gets locked is logged out
+    everywhere.
+    """
+    now = utc_now()
+    normalized_email = email.strip().lower()
+    subjects = [(ThrottleScope.ACCOUNT, normalized_email)]
+    if client_address:
+        subjects.append((ThrottleScope.ADDRESS, client_address))
+    for scope, subject in reversed(subjects):
+        lockout = await throttle.current_lockout(session, scope, subject, now)
+        if lockout is not None:
+            return LoginResult(error=_lockout_error(scope, lockout, now))
+    staff = await session.scalar(select(StaffMember).where(StaffMember.email == normalized_email))
+    error: KassaError | None = None
     if staff is None or staff.password_hash is None or not staff.is_active:
         # Same work either way, so the answer time does not reveal which e-mails exist.
         verify_secret(hash_secret("timing-equaliser"), password)
-        return LoginResult(error=NotAuthenticated("wrong e-mail or password", field="email"))
-    if not verify_secret(staff.password_hash, password):
-        return LoginResult(error=NotAuthenticated("wrong e-mail or password", field="password"))
+        error = NotAuthenticated("wrong e-mail or password", field="email")
+    elif not verify_secret(staff.password_hash, password):
+        error = NotAuthenticated("wrong e-mail or password", field="password")
+    if error is not None:
+        # Both counters count every failure, whichever of them locks.
+        lockouts: dict[ThrottleScope, Lockout] = {}
+        for scope, subject in subjects:
+            lockout = await throttle.record_failure(session, scope, subject, now)
+            if lockout is not None:
+                lockouts[scope] = lockout
+        account_lockout = lockouts.get(ThrottleScope.ACCOUNT)
+        if account_lockout is not None and account_lockout.is_new and staff is not None:
+            ended = await end_sessions(session, staff.id)
+            audit.record(
+                session,
+                _actor_for(staff, staff.store_id, None),
+                "staff.password_locked",
+                "staff",
+                staff.id,
+                store_id=staff.store_id,
+                after={"locked_until": account_lockout.locked_until, "sessions_ended": ended},
+            )
+        for scope in (ThrottleScope.ACCOUNT, ThrottleScope.ADDRESS):
+            if scope in lockouts:
+                return LoginResult(error=_lockout_error(scope, lockouts[scope], now))
+        return LoginResult(error=error)
+    assert staff is not None
     if staff.role not in (Role.OWNER, Role.MANAGER):
         return LoginResult(
             error=PermissionDenied("the back office is for owners and managers", field="email")
         )
+    await throttle.clear(session, ThrottleScope.ACCOUNT, normalized_email)
     result = await _open_session(session, staff, staff.store_id, None)
     audit.record(
         session,
@@ -353,6 +472,8 @@ async def authenticate(session: AsyncSession, token: str) -> Actor:
 
 
 async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
+    if actor.api_key_id is not None:
+        raise ValidationFailed("an API key is not logged out; revoke it instead", field="Authorization")
     await session.execute(
         update(StaffSession)
         .where(StaffSession.token_digest == token_digest(token), StaffSession.revoked_at.is_(None))
@@ -362,13 +483,16 @@ async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
 
 
 async def unlock_staff(session: AsyncSession, actor: Actor, staff_id: int) -> StaffMember:
-    """A manager lifts a PIN lockout before it runs out."""
+    """A manager lifts a lockout (wrong PINs, and wrong back-office passwords) before it
+    runs out."""
     actor.require(Permission.STAFF_MANAGE)
     staff = await load_scoped(session, actor, StaffMember, staff_id, field="staff_id", what="staff member")
     if staff.store_id is not None:
         actor.require_store(staff.store_id)
     staff.locked_until = None
     staff.failed_pin_attempts = 0
+    if staff.email:
+        await throttle.clear(session, ThrottleScope.ACCOUNT, staff.email)
     audit.record(session, actor, "staff.unlock", "staff", staff.id, store_id=staff.store_id)
     return staff
 

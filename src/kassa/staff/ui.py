@@ -3,74 +3,181 @@ staff list."""
 
 from __future__ import annotations
 
-from nicegui import app, ui
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from kassa.core.auth import Permission
+from nicegui import ui
+
+from kassa.core.auth import Actor, Permission
 from kassa.core.database import get_database
-from kassa.core.errors import KassaError
+from kassa.core.errors import KassaError, PermissionDenied
 from kassa.core.i18n import format_datetime
 from kassa.staff import service as staff_service
-from kassa.stores import service as store_service
+from kassa.staff.service import LoginResult
+from kassa.stores import devices
 from kassa.web.layout import (
     BACKOFFICE_TOKEN_KEY,
-    REGISTER_ID_KEY,
+    DEVICE_TOKEN_KEY,
     REGISTER_TOKEN_KEY,
     actor_from_token,
     backoffice_frame,
     current_locale,
     gettext,
     language_switch,
+    load_register_context,
+    logout,
     notify_error,
     require_backoffice_actor,
     role_label,
+    store_token,
+    stored_token,
+    this_device,
 )
 
 PIN_LENGTH_MAX = 6
 
 
+def lockout_notice(error: KassaError, _: Callable[[str], str]) -> str | None:
+    """What the login page says about a lockout: until when (the server's clock), and how
+    long that is from now; None for other errors."""
+    until = error.extra.get("locked_until")
+    if not isinstance(until, str):
+        return None
+    moment = datetime.fromisoformat(until).astimezone()
+    minutes = max(1, math.ceil(int(error.extra.get("retry_after", 60)) / 60))
+    if error.status == 429:
+        text = _("Too many failed logins from this network. Try again after {time} (in {minutes} min).")
+    else:
+        text = _("Too many failed logins for this e-mail address. Try again after {time} (in {minutes} min).")
+    return text.format(time=moment.strftime("%H:%M"), minutes=minutes)
+
+
+def password_form(
+    _: Callable[[str], str], submit_label: str, on_login: Callable[[LoginResult], Awaitable[None]]
+) -> None:
+    """E-mail and password fields with a login button; a lockout stays on the page (until
+    when), other refusals are notified."""
+    address = ui.context.client.ip or None
+    email = (
+        ui.input(_("E-mail")).props("outlined type=email autocomplete=username").props('data-testid="email"')
+    )
+    locked = ui.label().classes("text-negative font-bold").props('data-testid="login-locked"')
+    locked.set_visibility(False)
+
+    async def submit() -> None:
+        async with get_database().unit_of_work() as session:
+            result = await staff_service.login_with_password(
+                session, email.value or "", password.value or "", address
+            )
+        if result.error is not None:
+            notice = lockout_notice(result.error, _)
+            locked.set_text(notice or "")
+            locked.set_visibility(notice is not None)
+            if notice is None:
+                notify_error(result.error)
+            return
+        locked.set_visibility(False)
+        await on_login(result)
+
+    password = (
+        ui.input(_("Password"), password=True)
+        .props("outlined autocomplete=current-password")
+        .on("keydown.enter", submit)
+        .props('data-testid="password"')
+    )
+    locked.move(target_index=-1)
+    ui.button(submit_label, on_click=submit).classes("min-h-[48px]").props('data-testid="login"')
+
+
 @ui.page("/setup", title="Kassa · set up this register")
 async def register_setup_page() -> None:
-    """Choose which register this device is. It grants nothing: staff still log in by PIN."""
+    """Set this device up as a register. An owner or manager says who they are (this
+    browser's back-office login, or e-mail and password here) and picks the register; the
+    device gets a token of its own, and staff then log in on it by PIN."""
     _ = gettext()
-    async with get_database().read_only() as session:
-        registers = await store_service.list_all_registers(session)
+    actor = await actor_from_token(BACKOFFICE_TOKEN_KEY)
+    if actor is not None and not actor.can(Permission.DEVICE_MANAGE):
+        actor = None
+    current = await this_device()
     with ui.column().classes("w-full max-w-xl mx-auto p-4 gap-4"):
         with ui.row().classes("w-full items-center"):
-            ui.label(_("Which register is this device?")).classes("text-2xl font-bold")
+            ui.label(_("Set up this device as a register")).classes("text-2xl font-bold")
             ui.space()
-        for register, store in registers:
+            language_switch()
+        if current is not None:
+            ui.label(
+                _("This device is {register} of {store}.").format(
+                    register=current.register.name, store=current.store.name
+                )
+            ).classes("text-base").props('data-testid="current-register"')
+        body = ui.column().classes("w-full gap-3 items-stretch")
 
-            def choose(register_id: int = register.id) -> None:
-                app.storage.user[REGISTER_ID_KEY] = register_id
-                app.storage.user.pop(REGISTER_TOKEN_KEY, None)
-                ui.navigate.to("/")
+    async def show_registers(setter: Actor, session_token: str | None) -> None:
+        """The registers ``setter`` may set this device up as; ``session_token`` is the
+        login made on this page only, ended once the choice is made."""
+        async with get_database().read_only() as session:
+            registers = await devices.registers_to_set_up(session, setter)
+        body.clear()
+        with body:
+            ui.label(_("Which register is this device?")).classes("text-xl font-bold")
+            for register, store in registers:
 
-            ui.button(f"{store.name} · {register.name}", on_click=choose).props("no-caps unelevated").classes(
-                "w-full min-h-[64px] text-lg"
-            ).props(f'data-testid="register-{register.id}"')
-        if not registers:
-            ui.label(_("No register exists yet. Run `kassa demo` or create one in the back office."))
+                async def choose(register_id: int = register.id) -> None:
+                    try:
+                        async with get_database().unit_of_work() as session:
+                            issued = await devices.set_up_device(
+                                session,
+                                setter,
+                                register_id,
+                                _("Browser set up by {name}").format(name=setter.display_name),
+                            )
+                            if session_token is not None:
+                                await staff_service.logout(session, setter, session_token)
+                    except KassaError as error:
+                        notify_error(error)
+                        return
+                    store_token(DEVICE_TOKEN_KEY, issued.token)
+                    await logout(REGISTER_TOKEN_KEY, "/")
+
+                ui.button(f"{store.name} · {register.name}", on_click=choose).props(
+                    "no-caps unelevated"
+                ).classes("w-full min-h-[64px] text-lg").props(f'data-testid="register-{register.id}"')
+            if not registers:
+                ui.label(_("No register exists yet. Create one in the back office."))
+
+    if actor is not None:
+        await show_registers(actor, None)
+        return
+
+    async def logged_in(result: LoginResult) -> None:
+        assert result.token is not None
+        async with get_database().read_only() as session:
+            setter = await staff_service.authenticate(session, result.token)
+        if not setter.can(Permission.DEVICE_MANAGE):
+            notify_error(PermissionDenied(_("Only an owner or a manager sets up a register.")))
+            return
+        await show_registers(setter, result.token)
+
+    with body:
+        ui.label(_("An owner or a manager logs in once to set this device up.")).classes("text-base")
+        password_form(_, _("Continue"), logged_in)
 
 
 @ui.page("/", title="Kassa")
 async def pin_login_page() -> None:
     """The PIN pad: tap your name, type your PIN."""
     _ = gettext()
-    register_id = app.storage.user.get(REGISTER_ID_KEY)
-    if register_id is None:
+    device = await this_device()
+    if device is None:
         ui.navigate.to("/setup")
         return
-    if await actor_from_token(REGISTER_TOKEN_KEY) is not None:
+    if await load_register_context() is not None:
         ui.navigate.to("/register")
         return
-    try:
-        async with get_database().read_only() as session:
-            register, store = await store_service.get_register_with_store(session, register_id)
-            tiles = await staff_service.list_staff_for_register(session, register_id)
-    except KassaError:
-        app.storage.user.pop(REGISTER_ID_KEY, None)
-        ui.navigate.to("/setup")
-        return
+    register, store = device.register, device.store
+    async with get_database().read_only() as session:
+        tiles = await staff_service.list_staff_for_register(session, register.id)
 
     chosen: dict[str, int | str | None] = {"staff_id": None, "name": None}
     digits: list[str] = []
@@ -129,12 +236,15 @@ async def pin_login_page() -> None:
             clear()
             async with get_database().unit_of_work() as session:
                 result = await staff_service.login_with_pin(
-                    session, register_id, int(chosen["staff_id"]), pin
+                    session, register.id, int(chosen["staff_id"]), pin, stored_token(DEVICE_TOKEN_KEY)
                 )
             if result.error is not None:
                 notify_error(result.error)
+                if result.error.field == devices.DEVICE_HEADER:
+                    ui.navigate.to("/setup")
                 return
-            app.storage.user[REGISTER_TOKEN_KEY] = result.token
+            assert result.token is not None
+            store_token(REGISTER_TOKEN_KEY, result.token)
             pin_dialog.close()
             ui.navigate.to("/register")
 
@@ -159,13 +269,9 @@ async def backoffice_login_page() -> None:
         ui.navigate.to("/backoffice")
         return
 
-    async def submit() -> None:
-        async with get_database().unit_of_work() as session:
-            result = await staff_service.login_with_password(session, email.value or "", password.value or "")
-        if result.error is not None:
-            notify_error(result.error)
-            return
-        app.storage.user[BACKOFFICE_TOKEN_KEY] = result.token
+    async def logged_in(result: LoginResult) -> None:
+        assert result.token is not None
+        store_token(BACKOFFICE_TOKEN_KEY, result.token)
         ui.navigate.to("/backoffice")
 
     with ui.card().classes("w-[400px] max-w-[95vw] mx-auto mt-12 items-stretch gap-3"):
@@ -173,18 +279,7 @@ async def backoffice_login_page() -> None:
             ui.label(_("Back office")).classes("text-2xl font-bold")
             ui.space()
             language_switch()
-        email = (
-            ui.input(_("E-mail"))
-            .props("outlined type=email autocomplete=username")
-            .props('data-testid="email"')
-        )
-        password = (
-            ui.input(_("Password"), password=True)
-            .props("outlined autocomplete=current-password")
-            .on("keydown.enter", submit)
-            .props('data-testid="password"')
-        )
-        ui.button(_("Log in"), on_click=submit).classes("min-h-[48px]").props('data-testid="login"')
+        password_form(_, _("Log in"), logged_in)
 
 
 @ui.page("/backoffice/staff", title="Kassa · staff")

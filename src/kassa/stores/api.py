@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from kassa.stores import service
-from kassa.stores.models import Store
+from kassa.stores import devices, service
+from kassa.stores.models import RegisterDevice, Store
 from kassa.stores.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
     RegisterCreate,
     RegisterOut,
     RegisterPrinterIn,
@@ -92,3 +95,52 @@ async def set_receipt_printer(
     return RegisterPrinterOut.model_validate(
         await service.set_receipt_printer(session, actor, register_id, body.receipt_printer)
     )
+
+
+def _device_out(device: RegisterDevice, register_name: str, store_name: str) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        name=device.name,
+        store_id=device.store_id,
+        store_name=store_name,
+        register_id=device.register_id,
+        register_name=register_name,
+        created_at=device.created_at,
+        created_by_staff_id=device.created_by_staff_id,
+        last_seen_at=device.last_seen_at,
+        revoked_at=device.revoked_at,
+    )
+
+
+@router.post(
+    "/registers/{register_id}/devices",
+    response_model=DeviceCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Set a device up as this register (owners, managers); its token is shown once",
+)
+async def set_up_device(
+    register_id: int, body: DeviceCreate, actor: CurrentActor, session: Session
+) -> DeviceCreated:
+    """The device sends the token as `X-Kassa-Device` to list the register's staff
+    (`GET /registers/{id}/staff`) and to log staff in by PIN (`POST /auth/pin`)."""
+    issued = await devices.set_up_device(session, actor, register_id, body.name)
+    out = _device_out(issued.device, issued.register.name, issued.store.name)
+    return DeviceCreated(**out.model_dump(), token=issued.token)
+
+
+@router.get("/register-devices", response_model=list[DeviceOut], summary="Devices set up as registers")
+async def list_devices(
+    actor: CurrentActor, session: Session, include_revoked: bool = False
+) -> list[DeviceOut]:
+    rows = await devices.list_devices(session, actor, include_revoked=include_revoked)
+    return [_device_out(row.device, row.register_name, row.store_name) for row in rows]
+
+
+@router.post(
+    "/register-devices/{device_id}/revoke",
+    response_model=DeviceOut,
+    summary="Revoke a register device: its token is refused from now on",
+)
+async def revoke_device(device_id: int, actor: CurrentActor, session: Session) -> DeviceOut:
+    row = await devices.revoke_device(session, actor, device_id)
+    return _device_out(row.device, row.register_name, row.store_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
@@ -65,5 +66,26 @@ class Register(IdMixin, TimestampMixin, Base):
     store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Where this register's receipts go: "tcp://host:port" or "file:///path".
+    # Where this register's receipts go: "tcp://host:port" or a file in var/printers/.
     receipt_printer: Mapped[str | None] = mapped_column(String(300))
+
+
+class RegisterDevice(IdMixin, TimestampMixin, Base):
+    """A tablet or PC set up as one register by an owner or manager.
+
+    It holds a random device token (only its SHA-256 is kept); the register's PIN pad (its
+    staff picker and PIN logins) answers only to that token. Revoking refuses the token from
+    then on; the row stays for the record.
+    """
+
+    __tablename__ = "register_devices"
+
+    organization_id: Mapped[int] = mapped_column(IdType, ForeignKey("organizations.id"), index=True)
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"), index=True)
+    register_id: Mapped[int] = mapped_column(IdType, ForeignKey("registers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    last_seen_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))

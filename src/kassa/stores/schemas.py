@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -80,9 +82,32 @@ class StoreSettingsOut(BaseModel):
 
 class RegisterPrinterIn(BaseModel):
     receipt_printer: str | None = Field(
-        default=None, max_length=300, description="tcp://host:9100 or file:///path"
+        default=None, max_length=300, description="tcp://host:9100, or file:///... inside var/printers/"
     )
 
 
 class RegisterPrinterOut(RegisterOut):
     receipt_printer: str | None
+
+
+class DeviceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80, description="e.g. 'Counter tablet'")
+
+
+class DeviceOut(BaseModel):
+    id: int
+    name: str
+    store_id: int
+    store_name: str
+    register_id: int
+    register_name: str
+    created_at: datetime
+    created_by_staff_id: int | None
+    last_seen_at: datetime | None = Field(description="Recorded at most once a minute")
+    revoked_at: datetime | None
+
+
+class DeviceCreated(DeviceOut):
+    token: str = Field(description="Send it as X-Kassa-Device; shown this once, never again")

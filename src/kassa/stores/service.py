@@ -175,25 +175,6 @@ async def get_register(session: AsyncSession, register_id: int) -> Register:
     return register
 
 
-async def get_register_with_store(session: AsyncSession, register_id: int) -> tuple[Register, Store]:
-    register = await get_register(session, register_id)
-    store = await session.get(Store, register.store_id)
-    if store is None or not store.is_active:
-        raise NotFound(f"no register {register_id}", field="register_id")
-    return register, store
-
-
-async def list_all_registers(session: AsyncSession) -> Sequence[tuple[Register, Store]]:
-    """Every active register with its store: the device set-up screen picks one."""
-    query = (
-        select(Register, Store)
-        .join(Store, Store.id == Register.store_id)
-        .where(Register.is_active, Store.is_active)
-        .order_by(Store.id, Register.id)
-    )
-    return [(register, store) for register, store in (await session.execute(query)).all()]
-
-
 def store_topic(store_id: int) -> str:
     """The event topic every screen of a store listens on."""
     return f"store:{store_id}"

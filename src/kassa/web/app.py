@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from kassa.api_keys.api import router as api_keys_router
 from kassa.catalog.api import router as catalog_router
 from kassa.core.database import Database, set_database
 from kassa.core.errors import NotFound
@@ -50,6 +51,7 @@ def _api_router() -> APIRouter:
     api.include_router(reservations_router)
     api.include_router(portal_router)
     api.include_router(telephony_router)
+    api.include_router(api_keys_router)
     return api
 
 

@@ -1,8 +1,10 @@
 """Shared UI pieces: who is logged in on this browser, and the two frames.
 
 The browser keeps its state in ``app.storage.user`` (server-side, keyed by a signed
-cookie): the register this device is, the register and back-office session tokens, and
-the language.
+cookie): the device token of the register this device was set up as, the register and
+back-office session tokens, and the language. Tokens are kept sealed
+(``kassa.web.sealed``), never raw: use ``store_token`` / ``stored_token`` /
+``forget_token``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from kassa.core.events import Event, get_event_bus
 from kassa.core.i18n import LOCALE_NAMES, N_, SUPPORTED_LOCALES, format_datetime, normalize_locale, translator
 from kassa.core.settings import get_settings
 from kassa.staff import service as staff_service
+from kassa.stores import devices
 from kassa.stores import service as store_service
 from kassa.stores.models import Register, Store
+from kassa.web.sealed import seal, unseal
 
-REGISTER_ID_KEY = "register_id"
 # Storage keys, not secrets.
+DEVICE_TOKEN_KEY = "register_device_token"  # noqa: S105
 REGISTER_TOKEN_KEY = "register_token"  # noqa: S105
 BACKOFFICE_TOKEN_KEY = "backoffice_token"  # noqa: S105
 LOCALE_KEY = "locale"
@@ -79,8 +83,28 @@ def header_button(text: str, icon: str, on_click: Callable[[], Any]) -> ui.butto
     return button
 
 
+def store_token(token_key: str, token: str) -> None:
+    """Keep a token in this browser's storage, sealed."""
+    app.storage.user[token_key] = seal(token)
+
+
+def stored_token(token_key: str) -> str | None:
+    """The token kept under ``token_key``; a value that does not unseal is dropped."""
+    if token_key not in app.storage.user:
+        return None
+    token = unseal(app.storage.user.get(token_key))
+    if token is None:
+        app.storage.user.pop(token_key, None)
+    return token
+
+
+def forget_token(token_key: str) -> str | None:
+    """Drop the token kept under ``token_key``; the token it was, if any."""
+    return unseal(app.storage.user.pop(token_key, None))
+
+
 async def actor_from_token(token_key: str) -> Actor | None:
-    token = app.storage.user.get(token_key)
+    token = stored_token(token_key)
     if not token:
         return None
     try:
@@ -88,6 +112,19 @@ async def actor_from_token(token_key: str) -> Actor | None:
             return await staff_service.authenticate(session, token)
     except KassaError:
         app.storage.user.pop(token_key, None)
+        return None
+
+
+async def this_device() -> devices.DeviceIdentity | None:
+    """The register this browser was set up as, or None (never set up, or revoked)."""
+    token = stored_token(DEVICE_TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        async with get_database().read_only() as session:
+            return await devices.authenticate_device(session, token)
+    except KassaError:
+        app.storage.user.pop(DEVICE_TOKEN_KEY, None)
         return None
 
 
@@ -105,7 +142,7 @@ class RegisterContext:
 
 
 async def logout(token_key: str, target: str) -> None:
-    token = app.storage.user.pop(token_key, None)
+    token = forget_token(token_key)
     if token:
         try:
             async with get_database().unit_of_work() as session:
@@ -176,6 +213,8 @@ BACKOFFICE_SECTIONS = (
     ("/backoffice/loyalty", "Loyalty", "loyalty", Permission.BACK_OFFICE),
     ("/backoffice/reports", "Reports", "insights", Permission.REPORT_VIEW),
     ("/backoffice/staff", "Staff", "badge", Permission.STAFF_VIEW),
+    ("/backoffice/devices", N_("Devices"), "point_of_sale", Permission.DEVICE_MANAGE),
+    ("/backoffice/api-keys", N_("API keys"), "key", Permission.API_KEY_MANAGE),
     ("/backoffice/settings", "Settings", "settings", Permission.BACK_OFFICE),
     ("/backoffice/returns", "Returns", "assignment_return", Permission.RETURN_APPROVE),
     ("/backoffice/reservations", "Reservations", "event", Permission.BACK_OFFICE),
@@ -206,7 +245,9 @@ def backoffice_frame(actor: Actor, title: str) -> Iterator[None]:
             if actor.can(permission):
                 ui.button(_(label), icon=icon, on_click=lambda target=path: ui.navigate.to(target)).props(
                     "flat align=left no-caps"
-                ).classes("w-full min-h-[48px] text-base").props(f'data-testid="nav-{label.lower()}"')
+                ).classes("w-full min-h-[48px] text-base").props(
+                    f'data-testid="nav-{label.lower().replace(" ", "-")}"'
+                )
     drawer_button.on_click(drawer.toggle)
     with ui.column().classes("w-full p-3 sm:p-6 gap-4"):
         ui.label(title).classes("text-2xl font-bold")
@@ -214,9 +255,13 @@ def backoffice_frame(actor: Actor, title: str) -> Iterator[None]:
 
 
 async def load_register_context() -> RegisterContext | None:
-    """The logged-in register session of this browser, or None (the caller redirects)."""
+    """The logged-in register session of this browser, or None (the caller redirects). The
+    browser must still be set up as that register: a revoked device loses its register."""
     actor = await actor_from_token(REGISTER_TOKEN_KEY)
     if actor is None or actor.register_id is None or actor.store_id is None:
+        return None
+    device = await this_device()
+    if device is None or device.register.id != actor.register_id:
         return None
     async with get_database().read_only() as session:
         register = await store_service.get_register(session, actor.register_id)

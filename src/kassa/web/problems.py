@@ -49,6 +49,12 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 async def _kassa_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, KassaError)
+    headers = {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error.extra.get("retry_after"), int):
+        # A lockout (423, 429) says when to come back, in seconds.
+        headers["Retry-After"] = str(error.extra["retry_after"])
     return problem_response(
         error.status,
         error.code,
@@ -56,7 +62,7 @@ async def _kassa_error(_request: Request, error: Exception) -> JSONResponse:
         error.detail,
         [{"field": item.field, "reason": item.reason} for item in error.errors],
         error.extra,
-        {"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
+        headers or None,
     )
 
 

@@ -138,6 +138,7 @@ async def reports_page() -> None:
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
+    from kassa.api_keys import ui as api_keys_ui  # noqa: F401 - the back office's API keys page
     from kassa.catalog import ui as catalog_ui  # noqa: F401 - importing registers its pages
     from kassa.loyalty import ui as loyalty_ui  # noqa: F401 - importing registers its pages
     from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
@@ -152,6 +153,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from kassa.returns import ui as returns_ui  # noqa: F401 - pages, register buttons and badge
     from kassa.shifts import ui as shifts_ui  # noqa: F401 - the shift button in the register header
     from kassa.staff import ui as staff_ui  # noqa: F401 - importing registers its pages
+    from kassa.stores import ui as stores_ui  # noqa: F401 - the back office's devices page
     from kassa.telephony import ui as telephony_ui  # noqa: F401 - call popup, calls button, call log
 
     ui.run_with(
