@@ -155,12 +155,12 @@ class Actor:
         return store_id in self.allowed_store_ids
 
     def require_store(self, store_id: int) -> None:
-        """Staff bound to a store act only there; owners in the stores of their own
-        organization. A store outside the organization is not found, so its existence
-        is not revealed."""
+        """Staff act only in their store and an API key in its stores: any other is refused
+        (whether it exists or not). Owners act in the stores of their organization: any
+        other is not found, so its existence is not revealed."""
         if self.may_act_in(store_id):
             return
-        if self.store_id is not None and self.role != Role.OWNER:
+        if self.role != Role.OWNER and not self.is_system:
             raise PermissionDenied("this session belongs to another store", extra={"store_id": store_id})
         raise NotFound(f"no store {store_id}", field="store_id")
 
