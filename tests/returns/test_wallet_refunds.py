@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from kassa.core.auth import Role
-from kassa.payments import service as payments
 from kassa.payments.models import Tender
+from kassa.payments.provider_settings import replace_provider
 from kassa.payments.providers import (
     ProviderUnavailable,
     RefundRequest,
@@ -42,12 +42,11 @@ class FlakyWallet(SimulatorProvider):
 
 
 @pytest.fixture
-def wallet() -> Iterator[FlakyWallet]:
-    previous = payments.provider_for(Tender.WECHAT_PAY)
+def wallet(shop: Shop) -> Iterator[FlakyWallet]:
     provider = FlakyWallet(outages=2)
-    payments.set_provider(Tender.WECHAT_PAY, provider)
+    replace_provider(shop.store_id, Tender.WECHAT_PAY, provider)
     yield provider
-    payments.set_provider(Tender.WECHAT_PAY, previous)
+    replace_provider(shop.store_id, Tender.WECHAT_PAY, None)
 
 
 async def _returned_wechat_sale(shop: Shop) -> dict[str, object]:
