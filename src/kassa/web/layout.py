@@ -181,6 +181,7 @@ BACKOFFICE_SECTIONS = (
     ("/backoffice/reservations", "Reservations", "event", Permission.BACK_OFFICE),
     ("/backoffice/messages", "Messages", "sms", Permission.BACK_OFFICE),
     ("/backoffice/templates", "Templates", "edit_note", Permission.SETTINGS_MANAGE),
+    ("/backoffice/payments", "Payment providers", "account_balance_wallet", Permission.SETTINGS_MANAGE),
     ("/backoffice/calls", "Calls", "phone_in_talk", Permission.BACK_OFFICE),
     ("/backoffice/feedback", "Feedback", "rate_review", Permission.BACK_OFFICE),
 )
@@ -206,7 +207,9 @@ def backoffice_frame(actor: Actor, title: str) -> Iterator[None]:
             if actor.can(permission):
                 ui.button(_(label), icon=icon, on_click=lambda target=path: ui.navigate.to(target)).props(
                     "flat align=left no-caps"
-                ).classes("w-full min-h-[48px] text-base").props(f'data-testid="nav-{label.lower()}"')
+                ).classes("w-full min-h-[48px] text-base").props(
+                    f'data-testid="nav-{label.lower().replace(" ", "-")}"'
+                )
     drawer_button.on_click(drawer.toggle)
     with ui.column().classes("w-full p-3 sm:p-6 gap-4"):
         ui.label(title).classes("text-2xl font-bold")
