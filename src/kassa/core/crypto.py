@@ -6,7 +6,7 @@ AES-256-GCM with a fresh 96-bit nonce per value. The ``context`` (say
 copied into another row or column does not decrypt there.
 
 Keys come from ``KASSA_ENCRYPTION_KEY``: one or more keys, comma-separated, each 32 random
-bytes in base64 (``kassa generate-encryption-key`` prints one). The first key encrypts; every
+bytes in base64 (:func:`generate_key` makes one). The first key encrypts; every
 listed key decrypts, each token naming its key by the id in its prefix (the first 8 hex
 digits of a hash of the key, so a key needs no name). To rotate: put a new key first, keep
 the old ones after it, and re-encrypt (``FieldCipher.rotate``) at leisure; a token whose key
@@ -62,7 +62,7 @@ def parse_keys(text: str) -> list[bytes]:
         if len(key) != KEY_BYTES:
             raise ValueError(
                 f"encryption key {position} is not {KEY_BYTES} bytes in base64 "
-                "(make one with `kassa generate-encryption-key`)"
+                "(see KASSA_ENCRYPTION_KEY in the README)"
             )
         keys.append(key)
     if not keys:
