@@ -38,7 +38,7 @@ from kassa.orders.models import Bill
 from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
 from kassa.payments.provider_settings import PaymentProviderNotConfigured, provider_for
-from kassa.payments.providers import PaymentProvider, ProviderError, RefundRequest
+from kassa.payments.providers import PaymentProvider, ProviderError, RefundRequest, RefundResult
 from kassa.payments.providers import RefundStatus as ProviderRefundStatus
 from kassa.payments.providers.card_terminal import CardRefund
 from kassa.stores.service import store_topic
@@ -351,7 +351,8 @@ async def refunds_of(session: AsyncSession, source_type: str, source_id: int) ->
 async def deliver_refund(claimed: ClaimedMessage) -> None:
     """Ask the store's wallet provider to refund; it de-duplicates on ``out_refund_no``.
     A payment taken through another provider than the store's current one is not sent to
-    the new one (which never saw it): that refund fails for staff to pay out by hand."""
+    the new one (which never saw it), nor is one of a store that stopped taking the tender:
+    that refund fails (its money is free again) for a manager to give back another way."""
     try:
         refund_id = int(claimed.payload["refund_id"])
     except (KeyError, TypeError, ValueError) as error:
@@ -374,19 +375,24 @@ async def deliver_refund(claimed: ClaimedMessage) -> None:
             total_amount=Money(payment.amount, payment.currency),
             reason=refund.reason,
         )
+        provider: PaymentProvider | None = None
+        refusal: str | None = None
         try:
-            provider: PaymentProvider = await provider_for(session, refund.store_id, refund.tender)
+            provider = await provider_for(session, refund.store_id, refund.tender)
         except PaymentProviderNotConfigured as error:
-            raise PermanentFailure(f"refund {refund_id}: {error.detail}") from error
-        if payment.provider is not None and payment.provider != provider.name:
-            raise PermanentFailure(
-                f"refund {refund_id}: the payment was taken through {payment.provider}, "
-                f"the store now uses {provider.name}"
+            refusal = error.detail
+        if provider is not None and payment.provider is not None and payment.provider != provider.name:
+            refusal = (
+                f"the payment was taken through {payment.provider}, the store now uses "
+                f"{provider.name}: give it back another way"
             )
-    try:
-        result = await provider.refund(request)
-    except ProviderError as error:
-        raise RetryLater(error.detail or str(error)) from error
+    if provider is None or refusal is not None:
+        result = RefundResult(ProviderRefundStatus.FAILED, request.out_refund_no, failure_reason=refusal)
+    else:
+        try:
+            result = await provider.refund(request)
+        except ProviderError as error:
+            raise RetryLater(error.detail or str(error)) from error
     if result.status == ProviderRefundStatus.PENDING:
         raise RetryLater("the provider is still processing the refund")
     async with database.unit_of_work() as session:
