@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 from kassa.core.crypto import DecryptionFailed, FieldCipher, generate_key, key_id, parse_keys
 from kassa.core.settings import Settings
 
-OLD_KEY = generate_key()
-NEW_KEY = generate_key()
+# Fixed keys: test ids must be the same in every pytest-xdist worker.
+OLD_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+NEW_KEY = base64.urlsafe_b64encode(bytes(range(32, 64))).decode()
 
 
 def cipher(*keys: str) -> FieldCipher:
@@ -110,3 +112,10 @@ def test_the_payment_simulator_key_is_generated_per_installation(tmp_path: Path)
     assert one != other
     assert one != "kassa-simulator"
     assert stat.S_IMODE((tmp_path / "one" / "payment-simulator.key").stat().st_mode) == 0o600
+
+
+def test_generated_keys_are_fresh_32_byte_keys() -> None:
+    first, second = generate_key(), generate_key()
+
+    assert first != second
+    assert [len(key) for key in parse_keys(f"{first},{second}")] == [32, 32]
