@@ -22,6 +22,8 @@ from kassa.core.money import Money
 from kassa.core.settings import Settings
 from kassa.floor import service as floor
 from kassa.models import Base
+from kassa.payments import provider_settings
+from kassa.payments.models import ProviderKind
 from kassa.web.app import create_app
 from tests.factories import (
     device_headers,
@@ -155,6 +157,11 @@ async def build_shop(session: AsyncSession, *, label: str = "") -> dict[str, Any
     options = (await options_by_group(session, [size.id]))[size.id]
     await set_product_modifier_groups(session, actor, products["latte"], [size.id])
     await catalog.count_stock(session, actor, store.id, products["tart"], 3)
+    # WeChat Pay and Alipay through the simulator, as in the demo (a new store takes neither).
+    for tender in provider_settings.WALLET_TENDERS:
+        await provider_settings.update_provider_settings(
+            session, actor, store.id, tender, provider_settings.ProviderSettingsChange(ProviderKind.SIMULATOR)
+        )
     await session.commit()
     return {
         "store_id": store.id,

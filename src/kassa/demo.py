@@ -15,6 +15,8 @@ from kassa.core.money import Money
 from kassa.floor import service as floor
 from kassa.loyalty import service as loyalty
 from kassa.loyalty.models import DiscountKind
+from kassa.payments import provider_settings
+from kassa.payments.models import ProviderKind
 from kassa.staff import service as staff
 from kassa.stores import service as stores
 from kassa.stores.models import Organization
@@ -166,6 +168,16 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
                 unit="cup" if sku.startswith(("COF", "TEA")) else "piece",
             )
     await _seed_modifiers(session, store_actor, store.id, products_by_sku)
+    # The demo takes WeChat Pay and Alipay through the simulator: no money moves. A new
+    # store takes neither until its owner chooses (back office, Payment providers).
+    for tender in provider_settings.WALLET_TENDERS:
+        await provider_settings.update_provider_settings(
+            session,
+            store_actor,
+            store.id,
+            tender,
+            provider_settings.ProviderSettingsChange(ProviderKind.SIMULATOR),
+        )
     await _seed_loyalty(session, setup)
     return organization, DEMO_STAFF
 

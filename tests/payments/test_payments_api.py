@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,14 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kassa.core.auth import Role
 from kassa.payments import service as payments
 from kassa.payments.models import Payment, Tender
+from kassa.payments.provider_settings import forget_built_providers
 from kassa.payments.providers import SimulatorProvider
 from tests.shop import Shop, new_key
 
 
 @pytest.fixture(autouse=True)
 def fresh_simulators() -> None:
-    for tender in (Tender.WECHAT_PAY, Tender.ALIPAY):
-        payments.set_provider(tender, SimulatorProvider(name=f"simulator-{tender.value}"))
+    forget_built_providers()
+
+
+async def _simulator(session: AsyncSession, shop: Shop, tender: Tender) -> SimulatorProvider:
+    simulator = await payments.provider_for(session, shop.store_id, tender)
+    assert isinstance(simulator, SimulatorProvider)
+    return simulator
 
 
 async def _bill_of(shop: Shop, *products: str) -> dict[str, Any]:
@@ -110,7 +117,7 @@ async def test_wechat_payment_code_charges_at_once(shop: Shop) -> None:
         "simulator-wechat_pay",
         "closed",
     )
-    assert payment["out_trade_no"] == f"K{shop.store_id}P{payment['id']}"
+    assert re.fullmatch(r"K[0-9A-F]{30}", payment["out_trade_no"])
 
 
 async def test_a_declined_payment_code_leaves_the_bill_due(shop: Shop) -> None:
@@ -120,39 +127,37 @@ async def test_a_declined_payment_code_leaves_the_bill_due(shop: Shop) -> None:
     assert (paid["status"], paid["amount_due"]) == ("open", 2800)
 
 
-async def test_qr_code_payment_settles_by_the_signed_notification(shop: Shop) -> None:
+async def test_qr_code_payment_settles_by_the_signed_notification(shop: Shop, session: AsyncSession) -> None:
     bill = await _bill_of(shop, "cake")
     pending = await shop.pay(bill, "alipay")
     payment = pending["payments"][0]
     assert payment["status"] == "pending"
     assert payment["qr_code"]
-    simulator = payments.provider_for(Tender.ALIPAY)
-    assert isinstance(simulator, SimulatorProvider)
+    simulator = await _simulator(session, shop, Tender.ALIPAY)
     simulator.simulate_customer_paid(payment["out_trade_no"])
     headers, body = simulator.signed_notification(payment["out_trade_no"])
     response = await shop.client.post(
-        "/api/v1/payments/notifications/alipay", content=body, headers=dict(headers)
+        f"/api/v1/payments/notifications/alipay/{shop.store_id}", content=body, headers=dict(headers)
     )
     assert response.status_code == 200
     settled = await shop.call("GET", f"/bills/{bill['id']}")
     assert (settled["payments"][0]["status"], settled["status"]) == ("succeeded", "closed")
     # the provider repeating its notification changes nothing
     again = await shop.client.post(
-        "/api/v1/payments/notifications/alipay", content=body, headers=dict(headers)
+        f"/api/v1/payments/notifications/alipay/{shop.store_id}", content=body, headers=dict(headers)
     )
     assert again.status_code == 200
     assert (await shop.call("GET", f"/bills/{bill['id']}"))["paid_amount"] == 2800
 
 
-async def test_a_tampered_notification_is_refused(shop: Shop) -> None:
+async def test_a_tampered_notification_is_refused(shop: Shop, session: AsyncSession) -> None:
     bill = await _bill_of(shop, "cake")
     pending = await shop.pay(bill, "wechat_pay")
-    simulator = payments.provider_for(Tender.WECHAT_PAY)
-    assert isinstance(simulator, SimulatorProvider)
+    simulator = await _simulator(session, shop, Tender.WECHAT_PAY)
     simulator.simulate_customer_paid(pending["payments"][0]["out_trade_no"])
     headers, body = simulator.signed_notification(pending["payments"][0]["out_trade_no"])
     response = await shop.client.post(
-        "/api/v1/payments/notifications/wechat_pay",
+        f"/api/v1/payments/notifications/wechat_pay/{shop.store_id}",
         content=body.replace(b"2800", b"1"),
         headers=dict(headers),
     )

@@ -4,13 +4,14 @@ the provider's idempotency key), and a refused refund frees the money for anothe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from kassa.core.auth import Role
-from kassa.payments import service as payments
 from kassa.payments.models import Tender
+from kassa.payments.provider_settings import replace_provider
 from kassa.payments.providers import (
     ProviderUnavailable,
     RefundRequest,
@@ -18,6 +19,13 @@ from kassa.payments.providers import (
     RefundStatus,
     SimulatorProvider,
 )
+from tests.payments.providers.conftest import (  # noqa: F401 - fixtures
+    _talk_to_local_servers_directly,
+    fake_wechat_pay,
+    wechat_pay_account,
+)
+from tests.payments.providers.fake_wechat_pay import FakeWeChatPay, WeChatPayAccount
+from tests.payments.providers.test_store_providers import wechat_settings
 from tests.returns.conftest import Worker
 from tests.shop import Shop
 
@@ -42,12 +50,11 @@ class FlakyWallet(SimulatorProvider):
 
 
 @pytest.fixture
-def wallet() -> Iterator[FlakyWallet]:
-    previous = payments.provider_for(Tender.WECHAT_PAY)
+def wallet(shop: Shop) -> Iterator[FlakyWallet]:
     provider = FlakyWallet(outages=2)
-    payments.set_provider(Tender.WECHAT_PAY, provider)
+    replace_provider(shop.store_id, Tender.WECHAT_PAY, provider)
     yield provider
-    payments.set_provider(Tender.WECHAT_PAY, previous)
+    replace_provider(shop.store_id, Tender.WECHAT_PAY, None)
 
 
 async def _returned_wechat_sale(shop: Shop) -> dict[str, object]:
@@ -90,3 +97,70 @@ async def test_a_refused_wechat_refund_frees_the_money_and_tells_the_manager(
     assert failed["refunds"][0]["failure_reason"] == "account frozen"
     queue = await shop.call("GET", f"/stores/{shop.store_id}/returns/queue", role=Role.MANAGER)
     assert approved["id"] in [item["id"] for item in queue]
+
+
+async def test_a_refund_goes_back_through_the_stores_own_wechat_pay(
+    shop: Shop,
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_wechat_pay: FakeWeChatPay,  # noqa: F811 - the fixture imported above
+    wechat_pay_account: WeChatPayAccount,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("KASSA_WECHAT_PAY_GATEWAY_URL", fake_wechat_pay.base_url)
+    await shop.call(
+        "PUT",
+        f"/stores/{shop.store_id}/payment-providers/wechat_pay",
+        wechat_settings(wechat_pay_account),
+        role=Role.OWNER,
+    )
+
+    approved = await _returned_wechat_sale(shop)
+    await worker.run()
+
+    [refund] = approved["refunds"]  # type: ignore[index]
+    [sent] = fake_wechat_pay.requests_to("/v3/refund/domestic/refunds")
+    body = json.loads(sent.body)
+    assert (body["out_refund_no"], body["amount"]["refund"]) == (f"kassa-rf-{refund['id']}", 2800)
+    done = await shop.call("GET", f"/returns/{approved['id']}")
+    assert (done["refund_state"], done["refunded_amount"]) == ("done", 2800)
+
+
+async def test_a_payment_of_a_provider_the_store_left_is_not_refunded_through_the_new_one(
+    shop: Shop,
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_wechat_pay: FakeWeChatPay,  # noqa: F811 - the fixture imported above
+    wechat_pay_account: WeChatPayAccount,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("KASSA_WECHAT_PAY_GATEWAY_URL", fake_wechat_pay.base_url)
+    approved = await _returned_wechat_sale(shop)  # paid through the simulator
+    # before the worker sends the refund, the owner switches the store to real WeChat Pay
+    await shop.call(
+        "PUT",
+        f"/stores/{shop.store_id}/payment-providers/wechat_pay",
+        wechat_settings(wechat_pay_account),
+        role=Role.OWNER,
+    )
+    await worker.run()
+
+    failed = await shop.call("GET", f"/returns/{approved['id']}")
+    assert failed["refund_state"] == "failed"
+    assert failed["refunds"][0]["failure_reason"] == (
+        "the payment was taken through simulator-wechat_pay, the store now uses wechat_pay: "
+        "give it back another way"
+    )
+    assert fake_wechat_pay.requests_to("/v3/refund/domestic/refunds") == []
+
+
+async def test_a_store_that_stopped_taking_wechat_pay_fails_the_refund_for_a_manager(
+    shop: Shop, worker: Worker
+) -> None:
+    approved = await _returned_wechat_sale(shop)
+    await shop.call(
+        "DELETE", f"/stores/{shop.store_id}/payment-providers/wechat_pay", role=Role.OWNER, expect=204
+    )
+    await worker.run()
+
+    failed = await shop.call("GET", f"/returns/{approved['id']}")
+    assert failed["refund_state"] == "failed"
+    assert failed["refunds"][0]["failure_reason"] == "WeChat Pay is not set up for this store"

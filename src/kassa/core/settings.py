@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +22,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
+    # Encrypts secrets at rest (payment providers' keys): one or more comma-separated keys,
+    # the first encrypts (see core/crypto.py); default: one generated into var/encryption.key.
+    encryption_key: SecretStr | None = None
 
     pin_max_attempts: int = Field(default=5, ge=1)
     pin_lockout_minutes: int = Field(default=15, ge=1)
@@ -80,6 +85,39 @@ class Settings(BaseSettings):
                 with os.fdopen(descriptor, "w") as file:
                     file.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    def resolved_encryption_key(self) -> str:
+        """``KASSA_ENCRYPTION_KEY``, or one key generated once into ``var/encryption.key``."""
+        if self.encryption_key is not None and self.encryption_key.get_secret_value().strip():
+            return self.encryption_key.get_secret_value()
+        return _generated_file(
+            self.var_dir / "encryption.key",
+            lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        )
+
+    def resolved_payment_simulator_key(self) -> str:
+        """This installation's key for signing the payment simulator's notifications,
+        generated once into ``var/payment-simulator.key``: never a default others know."""
+        return _generated_file(self.var_dir / "payment-simulator.key", lambda: secrets.token_urlsafe(32))
+
+
+def _generated_file(path: Path, make: Callable[[], str]) -> str:
+    """The content of ``path``; made first (readable by this user only) if it is missing.
+    Written aside and linked into place, so a process starting at the same moment reads
+    either nothing (and makes its own attempt) or the whole key, never half of it."""
+    if not path.exists():
+        make_private_directory(path.parent)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(make())
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: everyone uses theirs
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 # Files under the var directory (secret key, SQLite database, printer files, browser

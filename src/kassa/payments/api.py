@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Request, Response, status
+from pydantic import SecretStr
 
 from kassa.core import idempotency
 from kassa.core.database import commit
@@ -13,9 +14,15 @@ from kassa.core.idempotency import HEADER
 from kassa.orders import service as orders
 from kassa.orders.api import bill_out
 from kassa.orders.schemas import BillOut, PaymentOut
-from kassa.payments import service
-from kassa.payments.models import Tender
-from kassa.payments.schemas import PaymentIn, PaymentVoid, SaleIn
+from kassa.payments import provider_settings, service
+from kassa.payments.models import ProviderKind, Tender
+from kassa.payments.schemas import (
+    PaymentIn,
+    PaymentProviderOut,
+    PaymentProviderSettingsIn,
+    PaymentVoid,
+    SaleIn,
+)
 from kassa.web.dependencies import CurrentActor, Session, database_of
 
 router = APIRouter(tags=["payments"])
@@ -115,18 +122,84 @@ async def void(
 
 
 @router.post(
-    "/payments/notifications/{tender}",
+    "/payments/notifications/{tender}/{store_id}",
     status_code=status.HTTP_200_OK,
     summary="Provider payment notifications",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
 )
-async def notification(tender: Tender, request: Request) -> dict[str, str]:
-    """WeChat Pay and Alipay call this when a payment settles; the signature is verified."""
+async def notification(tender: Tender, store_id: int, request: Request) -> Response:
+    """WeChat Pay and Alipay call this (the address shown in the store's provider settings)
+    when a payment settles. The store's provider verifies the signature first; a forged
+    notification or one that names no payment of this store for its amount is answered 400
+    and changes nothing. Handled ones are answered as the provider expects (Alipay: the
+    plain text ``success``)."""
     if tender not in service.WALLET_TENDERS:
         raise ValidationFailed("notifications come from WeChat Pay or Alipay", field="tender")
-    await service.handle_notification(
-        database_of(request), tender, dict(request.headers), await request.body()
+    _payment, provider = await service.handle_notification(
+        database_of(request), tender, store_id, dict(request.headers), await request.body()
     )
-    return {"code": "SUCCESS"}
+    media_type, body = provider.acknowledgement()
+    return Response(content=body, media_type=media_type)
+
+
+def _provider_out(view: provider_settings.ProviderSettingsView) -> PaymentProviderOut:
+    return PaymentProviderOut(
+        tender=view.tender,
+        provider=view.provider,
+        is_set_up=view.is_set_up,
+        settings=view.settings,
+        secrets_set=view.secrets_set,
+        notification_url=view.notification_url,
+        updated_at=view.updated_at,
+    )
+
+
+@router.get(
+    "/stores/{store_id}/payment-providers",
+    response_model=list[PaymentProviderOut],
+    summary="Who takes WeChat Pay and Alipay in a store (owner)",
+)
+async def payment_providers(store_id: int, actor: CurrentActor, session: Session) -> list[PaymentProviderOut]:
+    views = await provider_settings.provider_settings_of(session, actor, store_id)
+    return [_provider_out(view) for view in views]
+
+
+@router.put(
+    "/stores/{store_id}/payment-providers/{tender}",
+    response_model=PaymentProviderOut,
+    summary="Choose the simulator or the real provider for a wallet tender (owner)",
+)
+async def set_payment_provider(
+    store_id: int, tender: Tender, body: PaymentProviderSettingsIn, actor: CurrentActor, session: Session
+) -> PaymentProviderOut:
+    """Secrets (private keys, the APIv3 key) are write-only: leave one out to keep the stored
+    one. The settings are checked by building the provider before they are saved."""
+    fields = body.model_dump(exclude={"provider"})
+    kind = ProviderKind(body.provider)
+    secret_names = provider_settings.SECRET_FIELDS[kind]
+    change = provider_settings.ProviderSettingsChange(
+        provider=kind,
+        settings={name: value for name, value in fields.items() if name not in secret_names},
+        secrets={
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in fields.items()
+            if name in secret_names
+        },
+    )
+    view = await provider_settings.update_provider_settings(session, actor, store_id, tender, change)
+    return _provider_out(view)
+
+
+@router.delete(
+    "/stores/{store_id}/payment-providers/{tender}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop taking a wallet tender in a store (owner)",
+)
+async def remove_payment_provider(
+    store_id: int, tender: Tender, actor: CurrentActor, session: Session
+) -> None:
+    await provider_settings.remove_provider_settings(session, actor, store_id, tender)
 
 
 @router.post(

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.database import Base, IdMixin, IdType, enum_type, utc_now
@@ -110,3 +110,37 @@ class Refund(IdMixin, Base):
     completed_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     completed_at: Mapped[datetime | None]
+
+
+class ProviderKind(StrEnum):
+    """Who takes a wallet tender's money in a store: the simulator (demo, training), or the
+    real provider of that tender."""
+
+    SIMULATOR = "simulator"
+    WECHAT_PAY = "wechat_pay"
+    ALIPAY = "alipay"
+
+
+class PaymentProviderSettings(IdMixin, Base):
+    """How one store takes one wallet tender (WeChat Pay or Alipay). No row: the tender is
+    not set up there, and the store refuses it.
+
+    ``settings`` holds what may be shown (merchant and app ids, certificate serial numbers,
+    public keys, sandbox); ``encrypted_secrets`` the private keys and the APIv3 key as one
+    JSON object encrypted with ``core.crypto`` (bound to this store and tender), whose names
+    ``secret_names`` lists so screens can say "set" without decrypting. ``revision`` changes
+    with every save: built providers are cached per store, tender and revision.
+    """
+
+    __tablename__ = "payment_provider_settings"
+    __table_args__ = (UniqueConstraint("store_id", "tender"),)
+
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"))
+    tender: Mapped[Tender] = mapped_column(enum_type(Tender))
+    provider: Mapped[ProviderKind] = mapped_column(enum_type(ProviderKind))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    encrypted_secrets: Mapped[str | None] = mapped_column(Text)
+    secret_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    revision: Mapped[str] = mapped_column(String(32))
+    updated_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -38,8 +38,10 @@ from kassa.core.scope import load_scoped
 from kassa.orders.models import Bill
 from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
-from kassa.payments.providers import ProviderError, RefundRequest
+from kassa.payments.provider_settings import PaymentProviderNotConfigured, provider_for
+from kassa.payments.providers import PaymentProvider, ProviderError, RefundRequest, RefundResult
 from kassa.payments.providers import RefundStatus as ProviderRefundStatus
+from kassa.payments.providers.card_terminal import CardRefund
 from kassa.stores.service import store_topic
 
 REFUND_KIND = "payment.refund"
@@ -281,11 +283,16 @@ async def pay_out(
             raise ValidationFailed("cash is paid out at a register; log in on one", field="register_id")
         await _succeed(session, actor, refund, register_id=actor.register_id)
     elif refund.tender == Tender.CARD:
+        from kassa.payments.service import card_terminal_for
+
         actor.require(Permission.PAYMENT_VOID)
-        code = (approval_code or "").strip()
-        if not code:
-            raise ValidationFailed("type the approval code the card terminal printed", field="approval_code")
-        await _succeed(session, actor, refund, register_id=actor.register_id, approval_code=code[:40])
+        terminal = await card_terminal_for(session, refund.store_id)
+        approval = await terminal.refund(
+            CardRefund(f"refund:{refund.id}", Money(refund.amount, refund.currency), approval_code)
+        )
+        await _succeed(
+            session, actor, refund, register_id=actor.register_id, approval_code=approval.approval_code
+        )
     else:
         raise Conflict(f"a {refund.tender.value} refund is paid out by its provider", field="refund_id")
     return refund
@@ -342,9 +349,10 @@ async def refunds_of(session: AsyncSession, source_type: str, source_id: int) ->
 
 
 async def deliver_refund(claimed: ClaimedMessage) -> None:
-    """Ask the wallet provider to refund; the provider de-duplicates on ``out_refund_no``."""
-    from kassa.payments.service import provider_for
-
+    """Ask the store's wallet provider to refund; it de-duplicates on ``out_refund_no``.
+    A payment taken through another provider than the store's current one is not sent to
+    the new one (which never saw it), nor is one of a store that stopped taking the tender:
+    that refund fails (its money is free again) for a manager to give back another way."""
     try:
         refund_id = int(claimed.payload["refund_id"])
     except (KeyError, TypeError, ValueError) as error:
@@ -367,11 +375,24 @@ async def deliver_refund(claimed: ClaimedMessage) -> None:
             total_amount=Money(payment.amount, payment.currency),
             reason=refund.reason,
         )
-        tender = refund.tender
-    try:
-        result = await provider_for(tender).refund(request)
-    except ProviderError as error:
-        raise RetryLater(error.detail or str(error)) from error
+        provider: PaymentProvider | None = None
+        refusal: str | None = None
+        try:
+            provider = await provider_for(session, refund.store_id, refund.tender)
+        except PaymentProviderNotConfigured as error:
+            refusal = error.detail
+        if provider is not None and payment.provider is not None and payment.provider != provider.name:
+            refusal = (
+                f"the payment was taken through {payment.provider}, the store now uses "
+                f"{provider.name}: give it back another way"
+            )
+    if provider is None or refusal is not None:
+        result = RefundResult(ProviderRefundStatus.FAILED, request.out_refund_no, failure_reason=refusal)
+    else:
+        try:
+            result = await provider.refund(request)
+        except ProviderError as error:
+            raise RetryLater(error.detail or str(error)) from error
     if result.status == ProviderRefundStatus.PENDING:
         raise RetryLater("the provider is still processing the refund")
     async with database.unit_of_work() as session:

@@ -10,8 +10,9 @@ de-duplicates on), then the provider is called, then the outcome is stored.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,30 +28,42 @@ from kassa.orders.models import Bill, BillStatus, OrderType
 from kassa.orders.totals import cash_rounding_for
 from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
 from kassa.payments.models import Payment, PaymentStatus, Tender
+from kassa.payments.provider_settings import (
+    PaymentProviderNotConfigured as PaymentProviderNotConfigured,  # re-exported for callers
+)
+from kassa.payments.provider_settings import (
+    check_not_changed_since,
+    notification_url,
+    provider_for,
+)
 from kassa.payments.providers import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    MalformedNotification,
     PaymentProvider,
     ProviderError,
-    SimulatorProvider,
 )
+from kassa.payments.providers.card_terminal import CardCharge, CardTerminal, ManualApprovalTerminal
 
 logger = logging.getLogger(__name__)
 
 WALLET_TENDERS = frozenset({Tender.WECHAT_PAY, Tender.ALIPAY})
-_providers: dict[Tender, PaymentProvider] = {}
+
+_manual_terminal = ManualApprovalTerminal()
 
 
-def provider_for(tender: Tender) -> PaymentProvider:
-    """The provider of a wallet tender; the built-in simulator unless one is configured."""
-    if tender not in _providers:
-        _providers[tender] = SimulatorProvider(name=f"simulator-{tender.value}")
-    return _providers[tender]
+async def card_terminal_for(session: AsyncSession, store_id: int) -> CardTerminal:
+    """The card terminal of a store: today every store types the approval code of a
+    stand-alone terminal. An integrated terminal is chosen here (per store settings) and
+    nothing else changes."""
+    return _manual_terminal
 
 
-def set_provider(tender: Tender, provider: PaymentProvider) -> None:
-    _providers[tender] = provider
+def new_out_trade_no() -> str:
+    """Our trade number for a wallet charge: random, so nobody can guess one (WeChat takes
+    up to 32 characters of letters and digits)."""
+    return "K" + secrets.token_hex(15).upper()
 
 
 async def _by_key(session: AsyncSession, store_id: int, idempotency_key: str) -> Payment | None:
@@ -229,19 +242,23 @@ async def take_card(
     split_share_index: int | None = None,
     close_when_paid: bool = True,
 ) -> Payment:
-    """A card paid on the external terminal; the cashier types the terminal's approval code."""
+    """A card paid on the store's card terminal (today: a stand-alone one whose approval code
+    the cashier types)."""
     actor.require(Permission.PAYMENT_TAKE)
-    if not approval_code.strip() or len(approval_code.strip()) > 40:
-        raise ValidationFailed("type the approval code the terminal printed", field="approval_code")
     bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
     if existing is not None:
         return existing
     assert bill is not None
     target = _target_amount(bill, amount, split_share_index)
+    terminal = await card_terminal_for(session, bill.store_id)
+    approval = await terminal.charge(
+        CardCharge(f"{bill.store_id}:{idempotency_key}", Money(target, bill.currency), approval_code)
+    )
     payment = _new_payment(
         bill, actor, Tender.CARD, PaymentStatus.SUCCEEDED, target, idempotency_key, split_share_index
     )
-    payment.approval_code = approval_code.strip()
+    payment.provider = terminal.name
+    payment.approval_code = approval.approval_code
     session.add(payment)
     await session.flush()
     _record(session, actor, payment)
@@ -296,6 +313,9 @@ class WalletCharge:
     amount: Money
     payment_code: str | None
     description: str
+    # The store's provider, resolved when the payment was stored.
+    provider: PaymentProvider = field(compare=False, repr=False)
+    notify_url: str | None = None
 
 
 async def start_wallet_payment(
@@ -311,7 +331,8 @@ async def start_wallet_payment(
     split_share_index: int | None = None,
 ) -> tuple[Payment, WalletCharge | None]:
     """Store a pending WeChat Pay / Alipay payment; the caller commits, then calls
-    ``charge_wallet`` outside the transaction. A repeated key returns the stored payment."""
+    ``charge_wallet`` outside the transaction. A repeated key returns the stored payment.
+    A tender the store has not set up is refused (:class:`PaymentProviderNotConfigured`)."""
     actor.require(Permission.PAYMENT_TAKE)
     if tender not in WALLET_TENDERS:
         raise ValidationFailed("choose WeChat Pay or Alipay", field="tender")
@@ -324,13 +345,14 @@ async def start_wallet_payment(
         return existing, None
     assert bill is not None
     target = _target_amount(bill, amount, split_share_index)
+    provider = await provider_for(session, bill.store_id, tender)
     payment = _new_payment(
         bill, actor, tender, PaymentStatus.PENDING, target, idempotency_key, split_share_index
     )
-    payment.provider = provider_for(tender).name
+    payment.provider = provider.name
+    payment.out_trade_no = new_out_trade_no()
     session.add(payment)
     await session.flush()
-    payment.out_trade_no = f"K{bill.store_id}P{payment.id}"
     _record(session, actor, payment, "payment.start")
     charge = WalletCharge(
         payment.id,
@@ -339,6 +361,8 @@ async def start_wallet_payment(
         Money(target, bill.currency),
         payment_code,
         f"Bill {bill.number}",
+        provider=provider,
+        notify_url=notification_url(bill.store_id, tender),
     )
     return payment, charge
 
@@ -352,9 +376,13 @@ async def charge_wallet(
     leaves a pending payment that ``refresh_payment`` (or the provider's notification)
     settles later.
     """
-    provider = provider_for(charge.tender)
+    provider = charge.provider
     request = ChargeRequest(
-        charge.out_trade_no, charge.amount, charge.description, payment_code=charge.payment_code
+        charge.out_trade_no,
+        charge.amount,
+        charge.description,
+        payment_code=charge.payment_code,
+        notify_url=charge.notify_url,
     )
     try:
         if charge.payment_code is not None:
@@ -416,10 +444,11 @@ async def refresh_payment(database: Database, actor: Actor, payment_id: int) -> 
     """Ask the provider about a pending wallet payment (the customer is still paying)."""
     async with database.read_only() as session:
         payment = await load_scoped(session, actor, Payment, payment_id, field="payment_id", what="payment")
-    if payment.status != PaymentStatus.PENDING or payment.out_trade_no is None:
-        return payment
+        if payment.status != PaymentStatus.PENDING or payment.out_trade_no is None:
+            return payment
+        provider = await provider_for(session, payment.store_id, payment.tender)
     try:
-        result = await provider_for(payment.tender).query(payment.out_trade_no, payment.currency)
+        result = await provider.query(payment.out_trade_no, payment.currency)
     except ProviderError as error:
         result = ChargeResult(ChargeStatus.PENDING, payment.out_trade_no, failure_reason=str(error))
     async with database.unit_of_work() as session:
@@ -427,17 +456,36 @@ async def refresh_payment(database: Database, actor: Actor, payment_id: int) -> 
 
 
 async def handle_notification(
-    database: Database, tender: Tender, headers: Mapping[str, str], body: bytes
-) -> Payment:
-    """The provider's asynchronous notice that a payment settled; the signature is checked
-    by the provider adapter (InvalidSignature otherwise)."""
-    notification = provider_for(tender).parse_notification(headers, body)
+    database: Database, tender: Tender, store_id: int, headers: Mapping[str, str], body: bytes
+) -> tuple[Payment, PaymentProvider]:
+    """The provider's asynchronous notice that a payment of this store settled.
+
+    The notification address names the store, so the signature is checked with that
+    store's provider before anything in the body is read (a WeChat notification's content
+    is even encrypted with the store's own APIv3 key). Then it must name a payment of this
+    store and tender, for the payment's amount; anything else is answered 400
+    (:class:`MalformedNotification`) and changes nothing. Returns the payment and the
+    provider (whose ``acknowledgement`` is the answer the provider expects).
+    """
+    async with database.read_only() as session:
+        provider = await provider_for(session, store_id, tender)
+    notification = provider.parse_notification(headers, body)
     async with database.unit_of_work() as session:
         payment = await session.scalar(
-            select(Payment).where(Payment.out_trade_no == notification.out_trade_no)
+            select(Payment).where(
+                Payment.out_trade_no == notification.out_trade_no,
+                Payment.store_id == store_id,
+                Payment.tender == tender,
+            )
         )
         if payment is None:
-            raise NotFound(f"no payment {notification.out_trade_no}", field="out_trade_no")
+            raise MalformedNotification(provider.name, "no payment of this store has that out_trade_no")
+        if notification.amount != Money(payment.amount, payment.currency):
+            raise MalformedNotification(
+                provider.name,
+                f"the notification is for {notification.amount}, the payment for "
+                f"{Money(payment.amount, payment.currency)}",
+            )
         bill = await session.get(Bill, payment.bill_id)
         assert bill is not None
         actor = Actor.system(await _organization_of(session, bill), store_id=bill.store_id, name=tender.value)
@@ -448,7 +496,7 @@ async def handle_notification(
             amount=notification.amount,
             raw=dict(notification.raw),
         )
-        return await apply_charge_result(session, actor, payment.id, result)
+        return await apply_charge_result(session, actor, payment.id, result), provider
 
 
 async def _organization_of(session: AsyncSession, bill: Bill) -> int:
@@ -474,7 +522,9 @@ async def void_payment(
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING):
         raise Conflict(f"the payment is {payment.status.value}", field="payment_id")
     if payment.tender in WALLET_TENDERS and payment.out_trade_no:
-        await provider_for(payment.tender).cancel(payment.out_trade_no)
+        provider = await provider_for(session, payment.store_id, payment.tender)
+        check_not_changed_since(payment.provider, provider, "the payment")
+        await provider.cancel(payment.out_trade_no)
     payment.status = PaymentStatus.VOIDED
     payment.voided_at = utc_now()
     payment.voided_by_staff_id = actor.staff_id

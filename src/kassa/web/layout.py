@@ -220,6 +220,7 @@ BACKOFFICE_SECTIONS = (
     ("/backoffice/reservations", "Reservations", "event", Permission.BACK_OFFICE),
     ("/backoffice/messages", "Messages", "sms", Permission.BACK_OFFICE),
     ("/backoffice/templates", "Templates", "edit_note", Permission.SETTINGS_MANAGE),
+    ("/backoffice/payments", "Payment providers", "account_balance_wallet", Permission.SETTINGS_MANAGE),
     ("/backoffice/calls", "Calls", "phone_in_talk", Permission.BACK_OFFICE),
     ("/backoffice/feedback", "Feedback", "rate_review", Permission.BACK_OFFICE),
 )

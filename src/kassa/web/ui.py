@@ -144,6 +144,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
     from kassa.notifications import ui as notifications_ui  # noqa: F401 - importing registers its pages
     from kassa.orders.ui import floor, register  # noqa: F401 - importing registers their pages
+    from kassa.payments import ui as payments_ui  # noqa: F401 - the payment providers page
     from kassa.portal import (
         feedback_ui,  # noqa: F401 - the back office's member feedback page
         reserve_ui,  # noqa: F401 - the member portal's "Book a table" page

@@ -13,9 +13,11 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -23,6 +25,7 @@ from .keys import is_valid_signature, sign
 from .local_server import Answer, LocalServer, ReceivedRequest
 
 GATEWAY_PATH = "/gateway.do"
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -102,6 +105,12 @@ class FakeAlipay:
             "subject": trade.subject,
             "gmt_payment": "2026-05-01 12:00:04",
         }
+        return self.signed_fields_notification(fields)
+
+    def signed_fields_notification(self, fields: dict[str, str]) -> bytes:
+        """A form notification with any ``fields``, signed as Alipay signs them (over all
+        fields except sign and sign_type, sorted): correctly signed, whatever it says."""
+        fields = dict(fields)
         # Notifications are signed over everything except sign and sign_type.
         fields["sign"] = sign(
             self.account.alipay_key, _signing_text(fields, excluded={"sign", "sign_type"}).encode()
@@ -155,6 +164,13 @@ class FakeAlipay:
                 return f"{key} is {parameters.get(key)!r}, expected {value!r}"
         if not parameters.get("timestamp") or not parameters.get("biz_content"):
             return "timestamp and biz_content are required"
+        # Alipay reads the timestamp as Beijing time and refuses one far from its clock.
+        try:
+            sent_at = datetime.strptime(parameters["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        except ValueError:
+            return f"timestamp {parameters['timestamp']!r} is not yyyy-MM-dd HH:mm:ss"
+        if abs((datetime.now(BEIJING) - sent_at).total_seconds()) > 600:
+            return f"timestamp {parameters['timestamp']} is not Beijing time now"
         return None
 
     def _pay(self, biz: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:

@@ -65,6 +65,9 @@ class FakeWeChatPay:
         self.answer_every_request_with: int | None = None  # e.g. 500: WeChat is having a bad day
         self.is_corrupting_signatures = False
         self.refund_state = "SUCCESS"
+        # Certificate mode: answers name this platform certificate serial instead of the
+        # public key id, and requests need no Wechatpay-Serial header.
+        self.platform_certificate_serial: str | None = None
         self.server = LocalServer(self._answer)
 
     @property
@@ -86,7 +89,16 @@ class FakeWeChatPay:
     ) -> tuple[dict[str, str], bytes]:
         """The notification WeChat posts when ``out_trade_no`` is paid: resource encrypted with
         AES-256-GCM under the APIv3 key, the whole body signed with the platform key."""
-        plaintext = json.dumps(self._transaction(self.orders[out_trade_no]), ensure_ascii=False).encode()
+        return self.signed_resource_notification(
+            self._transaction(self.orders[out_trade_no]), api_v3_key=api_v3_key, sent_at=sent_at
+        )
+
+    def signed_resource_notification(
+        self, resource: Any, *, api_v3_key: str | None = None, sent_at: int | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """A notification carrying any ``resource``, encrypted and signed exactly as WeChat
+        does: correctly signed, whatever it says (for malformed-content tests)."""
+        plaintext = json.dumps(resource, ensure_ascii=False).encode()
         nonce = secrets.token_hex(6)  # WeChat uses 12-character nonces
         associated_data = "transaction"
         key = (api_v3_key or self.account.api_v3_key).encode()
@@ -153,7 +165,9 @@ class FakeWeChatPay:
             self.account.merchant_key.public_key(), message, fields.get("signature", "")
         ):
             return "request signature does not verify with the merchant public key"
-        if request.headers.get("Wechatpay-Serial") != self.account.platform_public_key_id:
+        if self.platform_certificate_serial is None and (
+            request.headers.get("Wechatpay-Serial") != self.account.platform_public_key_id
+        ):
             return "Wechatpay-Serial is not the WeChat Pay public key id"
         return None
 
@@ -310,7 +324,7 @@ class FakeWeChatPay:
             "Wechatpay-Signature": sign(
                 self.account.platform_key, f"{timestamp}\n{nonce}\n".encode() + signed + b"\n"
             ),
-            "Wechatpay-Serial": self.account.platform_public_key_id,
+            "Wechatpay-Serial": self.platform_certificate_serial or self.account.platform_public_key_id,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,13 +16,19 @@ from kassa.payments.providers import (
     ChargeRequest,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     ProviderError,
     ProviderUnavailable,
     RefundRequest,
     RefundStatus,
     build_provider,
 )
-from kassa.payments.providers.alipay import AlipayProvider
+from kassa.payments.providers.alipay import (
+    PRODUCTION_GATEWAY_URL,
+    SANDBOX_GATEWAY_URL,
+    AlipayProvider,
+    beijing_timestamp,
+)
 
 from .conftest import NOTIFY_URL, alipay_config
 from .fake_alipay import AlipayAccount, FakeAlipay
@@ -271,3 +281,88 @@ async def test_response_with_a_bad_signature_is_not_trusted(
 
     with pytest.raises(InvalidSignature, match="response signature"):
         await alipay.charge_with_payment_code(charge_request(payment_code=PAYING_CODE))
+
+
+@pytest.fixture
+def server_in_los_angeles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's clock says Los Angeles time (16 hours behind Beijing in winter)."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def test_the_request_timestamp_is_beijing_time_whatever_the_server_zone(
+    server_in_los_angeles: None, alipay: AlipayProvider, fake_alipay: FakeAlipay
+) -> None:
+    assert time.strftime("%H") != datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H")
+
+    await alipay.charge_with_payment_code(charge_request(payment_code=PAYING_CODE))
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    sent = datetime.strptime(
+        fake_alipay.parameters_of_last("alipay.trade.pay")["timestamp"], "%Y-%m-%d %H:%M:%S"
+    ).replace(tzinfo=beijing)
+    assert abs((datetime.now(beijing) - sent).total_seconds()) < 60
+    # the fake refuses timestamps that are not Beijing time now: none was refused
+    assert fake_alipay.problems == []
+
+
+def test_beijing_timestamp_converts_any_zone() -> None:
+    moment = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
+
+    assert beijing_timestamp(moment) == "2026-12-07 09:30:00"
+
+
+def test_a_notification_is_acknowledged_with_the_plain_text_success(alipay: AlipayProvider) -> None:
+    assert alipay.acknowledgement() == ("text/plain; charset=utf-8", b"success")
+
+
+def _notification_fields(fake_alipay: FakeAlipay, **changes: str | None) -> dict[str, str]:
+    fields = dict(parse_qsl(fake_alipay.signed_notification("K20260501-0002").decode()))
+    fields.pop("sign")
+    fields.pop("sign_type")
+    for name, value in changes.items():
+        if value is None:
+            fields.pop(name)
+        else:
+            fields[name] = value
+    return fields
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"out_trade_no": None},
+        {"total_amount": None},
+        {"total_amount": "twelve"},
+        {"total_amount": "-1.00"},
+        {"total_amount": "12.345"},
+        {"total_amount": "1e30"},
+        {"trade_status": "TRADE_MAYBE"},
+        {"app_id": "2021999999999999"},
+    ],
+)
+async def test_a_correctly_signed_but_malformed_notification_is_refused(
+    alipay: AlipayProvider, fake_alipay: FakeAlipay, changes: dict[str, str | None]
+) -> None:
+    await alipay.create_qr_charge(charge_request(notify_url=NOTIFY_URL))
+    fake_alipay.mark_paid("K20260501-0002")
+    body = fake_alipay.signed_fields_notification(_notification_fields(fake_alipay, **changes))
+
+    with pytest.raises(MalformedNotification) as refused:
+        alipay.parse_notification({}, body)
+    assert refused.value.status == 400
+
+
+def test_the_sandbox_choice_selects_alipays_sandbox_gateway(alipay_account: AlipayAccount) -> None:
+    config = {**alipay_config(alipay_account, ""), "gateway_url": "", "is_sandbox": "true"}
+
+    provider = build_provider("alipay", config)
+
+    assert isinstance(provider, AlipayProvider)
+    assert provider._client._gateway == SANDBOX_GATEWAY_URL
+    production = build_provider("alipay", {**config, "is_sandbox": "false"})
+    assert isinstance(production, AlipayProvider)
+    assert production._client._gateway == PRODUCTION_GATEWAY_URL

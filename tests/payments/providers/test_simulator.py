@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from kassa.core.money import Money
@@ -8,6 +11,7 @@ from kassa.payments.providers import (
     ChargeRequest,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     ProviderError,
     RefundRequest,
     RefundStatus,
@@ -46,8 +50,23 @@ async def test_payment_code_starting_with_13_succeeds_at_once() -> None:
     assert result.status is ChargeStatus.SUCCEEDED
     assert result.out_trade_no == "T-1"
     assert result.amount == yuan(1000)
-    assert result.provider_reference == "SIM0000000001"
+    assert result.provider_reference is not None
+    assert re.fullmatch(r"SIM[0-9A-F]{24}", result.provider_reference)
     assert result.failure_reason is None
+
+
+async def test_provider_references_are_random_not_counted() -> None:
+    provider = SimulatorProvider()
+
+    references = [
+        (
+            await provider.charge_with_payment_code(charge_request(out_trade_no=f"T-{index}"))
+        ).provider_reference
+        for index in range(20)
+    ]
+
+    assert len(set(references)) == 20
+    assert "SIM0000000001" not in references
 
 
 async def test_payment_code_starting_with_99_is_declined_with_a_reason() -> None:
@@ -204,3 +223,108 @@ def test_build_provider_makes_the_simulator_and_rejects_unknown_names() -> None:
 def test_build_provider_names_missing_configuration(name: str) -> None:
     with pytest.raises(ProviderError, match="missing configuration"):
         build_provider(name, {})
+
+
+def test_a_notification_signed_with_another_installations_key_is_refused() -> None:
+    ours = SimulatorProvider(notification_secret="our-installation-key")
+    theirs = SimulatorProvider(notification_secret="another-installation-key")
+    body = json.dumps(
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": 1,
+            "currency": "CNY",
+        }
+    ).encode()
+
+    with pytest.raises(InvalidSignature):
+        ours.parse_notification(theirs.sign(body), body)
+    assert ours.parse_notification(ours.sign(body), body).amount == yuan(1)
+
+
+def test_without_a_configured_key_each_simulator_has_its_own_random_key() -> None:
+    body = b'{"out_trade_no": "T-1"}'
+
+    first, second = SimulatorProvider(), SimulatorProvider()
+
+    assert first.sign(body) != second.sign(body)
+    # the old public default key no longer signs anything the simulator accepts
+    import hashlib
+    import hmac
+
+    public_default = hmac.new(b"kassa-simulator", body, hashlib.sha256).hexdigest()
+    with pytest.raises(InvalidSignature):
+        first.parse_notification({"X-Kassa-Simulator-Signature": public_default}, body)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"provider_reference": "SIMX", "status": "succeeded", "amount": 1000, "currency": "CNY"},
+        {
+            "out_trade_no": 7,
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": 1000,
+            "currency": "CNY",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": "1000",
+            "currency": "CNY",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": True,
+            "currency": "CNY",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": -5,
+            "currency": "CNY",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "paid?",
+            "amount": 1000,
+            "currency": "CNY",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": "SIMX",
+            "status": "succeeded",
+            "amount": 1000,
+            "currency": "cny",
+        },
+        {
+            "out_trade_no": "T-1",
+            "provider_reference": 5,
+            "status": "succeeded",
+            "amount": 1000,
+            "currency": "CNY",
+        },
+        ["not", "an", "object"],
+    ],
+)
+def test_a_correctly_signed_but_malformed_notification_is_refused(payload: object) -> None:
+    provider = SimulatorProvider()
+    body = json.dumps(payload).encode()
+
+    with pytest.raises(MalformedNotification) as refused:
+        provider.parse_notification(provider.sign(body), body)
+    assert refused.value.status == 400
+
+
+def test_a_correctly_signed_body_that_is_not_json_is_malformed() -> None:
+    provider = SimulatorProvider()
+
+    with pytest.raises(MalformedNotification):
+        provider.parse_notification(provider.sign(b"\xff{"), b"\xff{")

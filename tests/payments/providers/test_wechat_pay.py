@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from kassa.core.money import Money
 from kassa.payments.providers import (
@@ -13,6 +19,7 @@ from kassa.payments.providers import (
     ChargeRequest,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     ProviderError,
     ProviderUnavailable,
     RefundRequest,
@@ -22,7 +29,7 @@ from kassa.payments.providers import (
 from kassa.payments.providers.wechat_pay import WeChatPayProvider
 
 from .conftest import NOTIFY_URL, wechat_pay_config
-from .fake_wechat_pay import FakeWeChatPay, WeChatPayAccount
+from .fake_wechat_pay import FakeOrder, FakeWeChatPay, WeChatPayAccount
 from .local_server import unused_local_url
 
 PAYING_CODE = "134567890123456789"
@@ -301,3 +308,135 @@ async def test_response_with_a_bad_signature_is_not_trusted(
 
     with pytest.raises(InvalidSignature, match="response signature"):
         await wechat_pay.charge_with_payment_code(charge_request(payment_code=PAYING_CODE))
+
+
+def test_a_store_id_is_required_because_payment_code_charges_need_scene_info(
+    wechat_pay_account: WeChatPayAccount,
+) -> None:
+    config = wechat_pay_config(wechat_pay_account, "http://127.0.0.1:9")
+    del config["store_id"]
+
+    with pytest.raises(ProviderError, match="missing configuration: store_id"):
+        build_provider("wechat_pay", config)
+
+
+def _transaction(fake: FakeWeChatPay, out_trade_no: str = "K20260501-0001") -> dict[str, Any]:
+    return fake._transaction(fake.orders[out_trade_no])
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda transaction: transaction.pop("out_trade_no"),
+        lambda transaction: transaction.update(out_trade_no=12345),
+        lambda transaction: transaction.pop("amount"),
+        lambda transaction: transaction.update(amount={"total": "1234", "currency": "CNY"}),
+        lambda transaction: transaction.update(amount={"total": 12.34, "currency": "CNY"}),
+        lambda transaction: transaction.update(amount={"total": 1234, "currency": "cny"}),
+        lambda transaction: transaction.update(trade_state="MAYBE"),
+        lambda transaction: transaction.update(transaction_id=["x"]),
+    ],
+)
+async def test_a_correctly_signed_but_malformed_notification_is_refused(
+    wechat_pay: WeChatPayProvider, fake_wechat_pay: FakeWeChatPay, spoil: Callable[[dict[str, Any]], object]
+) -> None:
+    await wechat_pay.create_qr_charge(charge_request())
+    fake_wechat_pay.mark_paid("K20260501-0001")
+    transaction = _transaction(fake_wechat_pay)
+    spoil(transaction)
+    headers, body = fake_wechat_pay.signed_resource_notification(transaction)
+
+    with pytest.raises(MalformedNotification) as refused:
+        wechat_pay.parse_notification(headers, body)
+    assert refused.value.status == 400
+
+
+async def test_a_correctly_signed_resource_that_is_not_an_object_is_refused(
+    wechat_pay: WeChatPayProvider, fake_wechat_pay: FakeWeChatPay
+) -> None:
+    headers, body = fake_wechat_pay.signed_resource_notification(["not", "a", "transaction"])
+
+    with pytest.raises(MalformedNotification):
+        wechat_pay.parse_notification(headers, body)
+
+
+def _platform_certificate(account: WeChatPayAccount, *, days_valid: int = 365) -> x509.Certificate:
+    """A platform certificate for the platform key, as WeChat issues them (self-signed here)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(account.platform_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days_valid))
+        .sign(account.platform_key, hashes.SHA256())
+    )
+
+
+def _certificate_config(
+    account: WeChatPayAccount, gateway_url: str, *certificates: x509.Certificate
+) -> dict[str, str]:
+    config = wechat_pay_config(account, gateway_url)
+    del config["platform_public_key"], config["platform_public_key_id"]
+    config["platform_certificates"] = "".join(
+        certificate.public_bytes(serialization.Encoding.PEM).decode() for certificate in certificates
+    )
+    return config
+
+
+async def test_platform_certificate_mode_verifies_answers_and_notifications_without_going_online(
+    wechat_pay_account: WeChatPayAccount, fake_wechat_pay: FakeWeChatPay
+) -> None:
+    certificate = _platform_certificate(wechat_pay_account)
+    fake_wechat_pay.platform_certificate_serial = f"{certificate.serial_number:X}"
+
+    provider = build_provider(
+        "wechat_pay", _certificate_config(wechat_pay_account, fake_wechat_pay.base_url, certificate)
+    )
+    charged = await provider.charge_with_payment_code(charge_request(payment_code=PAYING_CODE))
+    headers, body = fake_wechat_pay.signed_notification("K20260501-0001")
+    notification = provider.parse_notification(headers, body)
+
+    assert charged.status is ChargeStatus.SUCCEEDED
+    assert notification.status is ChargeStatus.SUCCEEDED
+    assert fake_wechat_pay.requests_to("/v3/certificates") == []
+
+
+async def test_platform_certificate_mode_refuses_a_notification_from_another_certificate(
+    wechat_pay_account: WeChatPayAccount, fake_wechat_pay: FakeWeChatPay
+) -> None:
+    certificate = _platform_certificate(wechat_pay_account)
+    provider = build_provider(
+        "wechat_pay", _certificate_config(wechat_pay_account, fake_wechat_pay.base_url, certificate)
+    )
+    fake_wechat_pay.platform_certificate_serial = "ABCDEF0123456789"
+    fake_wechat_pay.orders["K1"] = FakeOrder("K1", "NATIVE", 100, "CNY", "SUCCESS", transaction_id="42")
+    headers, body = fake_wechat_pay.signed_notification("K1")
+
+    with pytest.raises(InvalidSignature, match="unknown key"):
+        provider.parse_notification(headers, body)
+    assert fake_wechat_pay.received == []
+
+
+def test_expired_platform_certificates_are_refused_before_the_sdk_would_fetch_new_ones(
+    wechat_pay_account: WeChatPayAccount,
+) -> None:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    expired_long_ago = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(wechat_pay_account.platform_key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2021, 1, 1, tzinfo=UTC))
+        .sign(wechat_pay_account.platform_key, hashes.SHA256())
+    )
+
+    with pytest.raises(ProviderError, match="none of the platform certificates is valid today"):
+        build_provider(
+            "wechat_pay", _certificate_config(wechat_pay_account, "http://127.0.0.1:9", expired_long_ago)
+        )

@@ -12,6 +12,7 @@ from kassa.payments.providers.base import (
     ChargeResult,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     PaymentNotification,
     PaymentProvider,
     ProviderError,
@@ -36,6 +37,7 @@ __all__ = [
     "ChargeResult",
     "ChargeStatus",
     "InvalidSignature",
+    "MalformedNotification",
     "PaymentNotification",
     "PaymentProvider",
     "ProviderError",
@@ -67,7 +69,9 @@ def build_provider(name: str, config: Mapping[str, str]) -> PaymentProvider:
     """The provider called ``name`` ("simulator", "wechat_pay" or "alipay"), configured from
     string settings (see each provider's ``from_config``); an unknown name is a ValueError."""
     if name == "simulator":
-        return SimulatorProvider(notification_secret=config.get("notification_secret") or "kassa-simulator")
+        # No key configured: a random one, which only this instance knows.
+        secret = config.get("notification_secret") or None
+        return SimulatorProvider(name=config.get("name") or "simulator", notification_secret=secret)
     if name == "wechat_pay":
         from kassa.payments.providers.wechat_pay import WeChatPayProvider
 

@@ -17,9 +17,11 @@ import functools
 import http.client
 import urllib.error
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
@@ -32,6 +34,7 @@ from kassa.payments.providers.base import (
     ChargeResult,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     PaymentNotification,
     PaymentProvider,
     ProviderError,
@@ -42,6 +45,10 @@ from kassa.payments.providers.base import (
 )
 
 PRODUCTION_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+SANDBOX_GATEWAY_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+# Alipay reads a request's ``timestamp`` as Beijing time, whatever the caller's zone.
+ALIPAY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+MAXIMUM_TRADE_YUAN = Decimal(100_000_000)
 # Face-to-face payment settles in yuan; cross-border currencies are another product.
 ALIPAY_CURRENCY = "CNY"
 
@@ -60,6 +67,23 @@ _CHARGE_STATUS_BY_TRADE_STATUS = {
     "TRADE_FINISHED": ChargeStatus.SUCCEEDED,
     "TRADE_CLOSED": ChargeStatus.CLOSED,
 }
+
+
+class _BeijingTimeAliPay(AliPay):  # type: ignore[misc]  # the SDK has no type hints
+    """The SDK stamps requests with the server's local time; Alipay wants Beijing time (and
+    refuses requests whose timestamp is too far off), so a server in UTC or abroad would be
+    refused or hours off."""
+
+    def build_body(self, method: str, biz_content: Any = None, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().build_body(method, biz_content, **kwargs)
+        data["timestamp"] = beijing_timestamp()
+        return data
+
+
+def beijing_timestamp(now: datetime | None = None) -> str:
+    """``now`` (default: this moment) as Alipay's ``yyyy-MM-dd HH:mm:ss`` in Beijing time."""
+    moment = now if now is not None else datetime.now(ALIPAY_TIME_ZONE)
+    return moment.astimezone(ALIPAY_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class AlipayProvider(PaymentProvider):
@@ -84,7 +108,7 @@ class AlipayProvider(PaymentProvider):
         self.name = name
         self._app_id = app_id
         try:
-            self._client = AliPay(
+            self._client = _BeijingTimeAliPay(
                 appid=app_id,
                 app_notify_url=notify_url,
                 app_private_key_string=_as_pem(app_private_key, "PRIVATE KEY"),
@@ -109,7 +133,8 @@ class AlipayProvider(PaymentProvider):
             app_private_key=config["app_private_key"],
             alipay_public_key=config["alipay_public_key"],
             notify_url=config.get("notify_url") or None,
-            gateway_url=config.get("gateway_url") or PRODUCTION_GATEWAY_URL,
+            gateway_url=config.get("gateway_url")
+            or (SANDBOX_GATEWAY_URL if config.get("is_sandbox") == "true" else PRODUCTION_GATEWAY_URL),
             timeout_seconds=float(config.get("timeout_seconds") or 15.0),
         )
 
@@ -228,17 +253,28 @@ class AlipayProvider(PaymentProvider):
         if not is_verified:
             raise InvalidSignature(self.name, "notification signature does not verify")
         if fields.get("app_id") != self._app_id:
-            raise ProviderError(self.name, f"notification is for another app: {fields.get('app_id')}")
+            raise MalformedNotification(self.name, f"notification is for another app: {fields.get('app_id')}")
+        out_trade_no = fields.get("out_trade_no")
+        if not out_trade_no:
+            raise MalformedNotification(self.name, "payment notification names no out_trade_no")
         amount = _money(fields.get("total_amount"), ALIPAY_CURRENCY)
         if amount is None:
-            raise ProviderError(self.name, "payment notification carries no amount")
+            raise MalformedNotification(self.name, "payment notification carries no amount in yuan")
+        trade_status = fields.get("trade_status", "")
+        if trade_status not in _CHARGE_STATUS_BY_TRADE_STATUS:
+            raise MalformedNotification(self.name, f"unknown trade_status {trade_status!r}")
         return PaymentNotification(
-            out_trade_no=fields["out_trade_no"],
-            provider_reference=fields.get("trade_no"),
-            status=_CHARGE_STATUS_BY_TRADE_STATUS.get(fields.get("trade_status", ""), ChargeStatus.PENDING),
+            out_trade_no=out_trade_no,
+            provider_reference=fields.get("trade_no") or None,
+            status=_CHARGE_STATUS_BY_TRADE_STATUS[trade_status],
             amount=amount,
             raw=fields,
         )
+
+    def acknowledgement(self) -> tuple[str, bytes]:
+        """Alipay stops re-sending a notification (for up to a day) only when the answer is
+        the plain text ``success``."""
+        return "text/plain; charset=utf-8", b"success"
 
     async def _call(self, operation: Callable[..., Any], /, **arguments: Any) -> dict[str, Any]:
         """Run one SDK call in a thread; answer only with verified responses we can act on."""
@@ -298,13 +334,19 @@ def _as_pem(key: str, label: str) -> str:
 
 
 def _money(yuan: str | None, currency: str) -> Money | None:
+    """Alipay's yuan text (``"12.34"``) as money; None for anything else (absent, not a
+    number, negative, more than two decimals, beyond Alipay's 100 million yuan per trade)."""
     if not yuan:
         return None
     try:
-        Decimal(yuan)
+        value = Decimal(yuan)
+        if not value.is_finite() or not 0 <= value <= MAXIMUM_TRADE_YUAN:
+            return None
+        if value != value.quantize(Decimal("0.01")):
+            return None
     except InvalidOperation:
         return None
-    return Money.from_decimal(yuan, currency)
+    return Money.from_decimal(value, currency)
 
 
 def _describe(response: dict[str, Any]) -> str:

@@ -147,6 +147,16 @@ class InvalidSignature(ProviderError):
     title = "Invalid payment signature"
 
 
+class MalformedNotification(ProviderError):
+    """A notification whose signature verifies but whose content we cannot act on (fields
+    missing or of the wrong type, an unknown trade, an amount that differs from the payment):
+    answered 400 and nothing changes."""
+
+    status = 400
+    code = "payment_notification_malformed"
+    title = "Payment notification cannot be used"
+
+
 class ChargeNotFound(ProviderError):
     """The provider knows no charge with this ``out_trade_no`` (yet).
 
@@ -211,5 +221,11 @@ class PaymentProvider(ABC):
         """Verify and read a payment notification the provider sent to our ``notify_url``.
 
         Raises :class:`InvalidSignature` when the signature does not verify; nothing in an
-        unverified notification may be trusted.
+        unverified notification may be trusted. Raises :class:`MalformedNotification` when it
+        verifies but lacks what we need (out_trade_no, amount, status).
         """
+
+    def acknowledgement(self) -> tuple[str, bytes]:
+        """The media type and body that tell this provider a notification was handled (so it
+        stops re-sending it)."""
+        return "application/json", b'{"code":"SUCCESS","message":"OK"}'

@@ -16,11 +16,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import itertools
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from kassa.core.money import Money
 from kassa.payments.providers.base import (
@@ -29,6 +28,7 @@ from kassa.payments.providers.base import (
     ChargeResult,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     PaymentNotification,
     PaymentProvider,
     ProviderError,
@@ -62,14 +62,15 @@ class SimulatorProvider(PaymentProvider):
 
     Notifications are JSON signed with HMAC-SHA256 over the body; ``signed_notification``
     builds the one the "provider" would send, so the notification path can be exercised too.
+    The signing key is the installation's own (``Settings.resolved_payment_simulator_key``);
+    without one, a random key that only this instance knows. Provider references are random
+    too, so nobody can guess one.
     """
 
-    # The default key only guards against typos in demo notifications; it protects no money.
-    def __init__(self, name: str = "simulator", notification_secret: str = "kassa-simulator") -> None:  # noqa: S107
+    def __init__(self, name: str = "simulator", notification_secret: str | None = None) -> None:
         self.name = name
-        self._secret = notification_secret.encode()
+        self._secret = (notification_secret or secrets.token_urlsafe(32)).encode()
         self._charges: dict[str, _SimulatedCharge] = {}
-        self._reference_numbers = itertools.count(1)
 
     async def charge_with_payment_code(self, request: ChargeRequest) -> ChargeResult:
         """Charge by the rules of the payment code's prefix; a repeated ``out_trade_no`` returns
@@ -156,18 +157,44 @@ class SimulatorProvider(PaymentProvider):
         return result
 
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> PaymentNotification:
-        """Verify the HMAC signature header, then read the JSON body."""
+        """Verify the HMAC signature header, then read the JSON body (every field checked)."""
         signature = _header(headers, SIGNATURE_HEADER)
         if signature is None or not hmac.compare_digest(signature, self._sign(body)):
             raise InvalidSignature(self.name, "notification signature does not verify")
-        payload: dict[str, Any] = json.loads(body)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise MalformedNotification(self.name, "notification body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise MalformedNotification(self.name, "notification body is not a JSON object")
+        out_trade_no = payload.get("out_trade_no")
+        reference = payload.get("provider_reference")
+        amount = payload.get("amount")
+        currency = payload.get("currency")
+        status = payload.get("status")
+        if not isinstance(out_trade_no, str) or not out_trade_no:
+            raise MalformedNotification(self.name, "notification names no out_trade_no")
+        if reference is not None and not isinstance(reference, str):
+            raise MalformedNotification(self.name, "provider_reference is not text")
+        # bool is an int in Python; an amount of True is not an amount.
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise MalformedNotification(self.name, "amount is not a whole number of minor units")
+        if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
+            raise MalformedNotification(self.name, "currency is not a 3-letter code")
+        if status not in {member.value for member in ChargeStatus}:
+            raise MalformedNotification(self.name, f"unknown status {status!r}")
         return PaymentNotification(
-            out_trade_no=payload["out_trade_no"],
-            provider_reference=payload["provider_reference"],
-            status=ChargeStatus(payload["status"]),
-            amount=Money(int(payload["amount"]), payload["currency"]),
+            out_trade_no=out_trade_no,
+            provider_reference=reference,
+            status=ChargeStatus(status),
+            amount=Money(amount, currency),
             raw=payload,
         )
+
+    def sign(self, body: bytes) -> dict[str, str]:
+        """The headers that make ``body`` a notification this simulator accepts (for tests
+        and demos that post their own notifications)."""
+        return {SIGNATURE_HEADER: self._sign(body), "Content-Type": "application/json"}
 
     def simulate_customer_paid(self, out_trade_no: str) -> ChargeResult:
         """The customer scanned the QR code and paid: the QR charge becomes SUCCEEDED."""
@@ -223,7 +250,7 @@ class SimulatorProvider(PaymentProvider):
         return charge
 
     def _new_reference(self) -> str:
-        return f"SIM{next(self._reference_numbers):010d}"
+        return f"SIM{secrets.token_hex(12).upper()}"
 
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()

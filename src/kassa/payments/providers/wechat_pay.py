@@ -7,11 +7,14 @@
 * Query, close, refund (``/v3/refund/domestic/refunds``) and notifications (signature
   verified, resource decrypted with AES-256-GCM) also go through the SDK.
 
-Only the "WeChat Pay public key" mode (微信支付公钥, ``public_key`` + ``public_key_id``) is
-supported: it verifies responses without downloading platform certificates, which WeChat
-recommends for new merchants and for the move away from certificates. In certificate mode
-the SDK would download certificates from the hard-wired production gateway while it is
-being constructed, before a configured gateway could take effect.
+WeChat's answers and notifications are verified in one of two ways, as the merchant's
+account offers: the "WeChat Pay public key" (微信支付公钥, ``platform_public_key`` +
+``platform_public_key_id``), which WeChat gives new merchants, or the platform certificates
+(平台证书, ``platform_certificates``: the PEM certificates downloaded from WeChat, one or
+more). Certificates are handed to the SDK from memory (through a private temporary folder
+that is removed at once), never fetched while the provider is built; a certificate WeChat
+rotates in later is fetched by the SDK from the configured gateway when an answer is signed
+with it.
 
 The SDK is synchronous (``requests``); every call runs in a worker thread.
 """
@@ -21,11 +24,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from kassa.core.money import Money
@@ -35,6 +43,7 @@ from kassa.payments.providers.base import (
     ChargeResult,
     ChargeStatus,
     InvalidSignature,
+    MalformedNotification,
     PaymentNotification,
     PaymentProvider,
     ProviderError,
@@ -78,8 +87,10 @@ class WeChatPayProvider(PaymentProvider):
     ``gateway_url`` defaults to production; tests point it at a local server.
     ``notify_url`` receives payment notifications unless a request brings its own;
     ``refund_notify_url`` (optional) receives refund notifications, kept apart so they never
-    arrive at the payment notification endpoint. ``store_id`` is sent as the store's code
-    (``scene_info.store_info.out_id``) with payment-code charges.
+    arrive at the payment notification endpoint. ``store_id`` (required: WeChat requires
+    ``scene_info`` on payment-code charges) is sent as the store's code
+    (``scene_info.store_info.out_id``). Give either ``platform_public_key`` with
+    ``platform_public_key_id``, or ``platform_certificates``.
     """
 
     def __init__(
@@ -90,23 +101,76 @@ class WeChatPayProvider(PaymentProvider):
         merchant_private_key: str,
         merchant_certificate_serial: str,
         api_v3_key: str,
-        platform_public_key: str,
-        platform_public_key_id: str,
+        store_id: str,
+        platform_public_key: str | None = None,
+        platform_public_key_id: str | None = None,
+        platform_certificates: str | None = None,
         notify_url: str | None = None,
         refund_notify_url: str | None = None,
-        store_id: str | None = None,
         gateway_url: str = PRODUCTION_GATEWAY_URL,
         timeout_seconds: float = 15.0,
         name: str = "wechat_pay",
     ) -> None:
         self.name = name
+        if not store_id:
+            raise ProviderError(self.name, "a store id is required (scene_info of payment-code charges)")
         self._notify_url = notify_url
         self._refund_notify_url = refund_notify_url
         self._store_id = store_id
         self._platform_public_key_id = platform_public_key_id
-        try:
+        self._platform_certificate_serials: frozenset[str] = frozenset()
+        if platform_public_key and platform_public_key_id:
             # No notify_url here: the SDK would also send it with refunds.
-            self._client = WeChatPay(
+            self._client = self._build_client(
+                merchant_id,
+                app_id,
+                merchant_private_key,
+                merchant_certificate_serial,
+                api_v3_key,
+                timeout_seconds,
+                public_key=platform_public_key,
+                public_key_id=platform_public_key_id,
+            )
+        elif platform_certificates:
+            certificates = usable_platform_certificates(platform_certificates, self.name)
+            self._platform_certificate_serials = frozenset(
+                certificate_serial(certificate) for certificate in certificates
+            )
+            with tempfile.TemporaryDirectory(prefix="kassa-wechatpay-") as folder:
+                for index, certificate in enumerate(certificates):
+                    path = os.path.join(folder, f"{index}.pem")
+                    with open(path, "wb") as file:
+                        file.write(certificate.public_bytes(Encoding.PEM))
+                self._client = self._build_client(
+                    merchant_id,
+                    app_id,
+                    merchant_private_key,
+                    merchant_certificate_serial,
+                    api_v3_key,
+                    timeout_seconds,
+                    cert_dir=folder,
+                )
+            # The folder is gone: certificates rotated in later stay in memory only.
+            self._client._core._cert_dir = None
+        else:
+            raise ProviderError(
+                self.name, "give the WeChat Pay public key and its id, or the platform certificates"
+            )
+        # The SDK builds every URL from this attribute and offers no parameter for it.
+        self._client._core._gate_way = gateway_url.rstrip("/")
+
+    def _build_client(
+        self,
+        merchant_id: str,
+        app_id: str,
+        merchant_private_key: str,
+        merchant_certificate_serial: str,
+        api_v3_key: str,
+        timeout_seconds: float,
+        **verification: Any,
+    ) -> WeChatPay:
+        try:
+            return WeChatPay(
                 wechatpay_type=WeChatPayType.NATIVE,
                 mchid=merchant_id,
                 private_key=merchant_private_key,
@@ -114,13 +178,11 @@ class WeChatPayProvider(PaymentProvider):
                 appid=app_id,
                 apiv3_key=api_v3_key,
                 timeout=timeout_seconds,
-                public_key=platform_public_key,
-                public_key_id=platform_public_key_id,
+                **verification,
             )
         except Exception as error:
+            # The SDK's messages name what is wrong, never a key's content.
             raise ProviderError(self.name, f"invalid configuration: {error}") from error
-        # The SDK builds every URL from this attribute and offers no parameter for it.
-        self._client._core._gate_way = gateway_url.rstrip("/")
 
     @classmethod
     def from_config(cls, config: Mapping[str, str]) -> WeChatPayProvider:
@@ -131,10 +193,12 @@ class WeChatPayProvider(PaymentProvider):
             "merchant_private_key",
             "merchant_certificate_serial",
             "api_v3_key",
-            "platform_public_key",
-            "platform_public_key_id",
+            "store_id",
         )
         missing = [key for key in required if not config.get(key)]
+        has_public_key = bool(config.get("platform_public_key") and config.get("platform_public_key_id"))
+        if not has_public_key and not config.get("platform_certificates"):
+            missing.append("platform_public_key and platform_public_key_id, or platform_certificates")
         if missing:
             raise ProviderError("wechat_pay", f"missing configuration: {', '.join(missing)}")
         return cls(
@@ -143,11 +207,12 @@ class WeChatPayProvider(PaymentProvider):
             merchant_private_key=config["merchant_private_key"],
             merchant_certificate_serial=config["merchant_certificate_serial"],
             api_v3_key=config["api_v3_key"],
-            platform_public_key=config["platform_public_key"],
-            platform_public_key_id=config["platform_public_key_id"],
+            platform_public_key=config.get("platform_public_key") or None,
+            platform_public_key_id=config.get("platform_public_key_id") or None,
+            platform_certificates=config.get("platform_certificates") or None,
             notify_url=config.get("notify_url") or None,
             refund_notify_url=config.get("refund_notify_url") or None,
-            store_id=config.get("store_id") or None,
+            store_id=config["store_id"],
             gateway_url=config.get("gateway_url") or PRODUCTION_GATEWAY_URL,
             timeout_seconds=float(config.get("timeout_seconds") or 15.0),
         )
@@ -162,7 +227,8 @@ class WeChatPayProvider(PaymentProvider):
         """
         if not request.payment_code:
             raise ProviderError(self.name, "a payment code is required")
-        scene_info = {"store_info": {"out_id": self._store_id}} if self._store_id else None
+        # Required by WeChat for payment-code charges: the merchant's own code of the store.
+        scene_info = {"store_info": {"out_id": self._store_id}}
         status_code, payload = await self._call(
             self._client.pay,
             description=request.description,
@@ -271,7 +337,13 @@ class WeChatPayProvider(PaymentProvider):
         # Lower-case names: the SDK looks for exactly these spellings, whatever the web stack sent.
         lower_headers = {key.lower(): value for key, value in headers.items()}
         # Checked before the SDK, which would otherwise go online to fetch certificates.
-        if lower_headers.get("wechatpay-serial") != self._platform_public_key_id:
+        serial = lower_headers.get("wechatpay-serial", "")
+        is_known_key = (
+            serial == self._platform_public_key_id
+            if self._platform_public_key_id
+            else serial.upper() in self._platform_certificate_serials
+        )
+        if not serial or not is_known_key:
             raise InvalidSignature(self.name, "notification is signed with an unknown key")
         try:
             sent_at = int(lower_headers.get("wechatpay-timestamp", ""))
@@ -285,22 +357,41 @@ class WeChatPayProvider(PaymentProvider):
             raise InvalidSignature(self.name, f"notification rejected: {error}") from error
         if not notification:
             raise InvalidSignature(self.name, "notification signature or resource encryption does not verify")
-        event_type = notification.get("event_type", "")
-        if not event_type.startswith("TRANSACTION."):
-            raise ProviderError(self.name, f"not a payment notification: {event_type}")
-        transaction: dict[str, Any] = notification["resource"]
-        amount = transaction.get("amount") or {}
-        if "total" not in amount:
-            raise ProviderError(self.name, "payment notification carries no amount")
+        event_type = notification.get("event_type")
+        if not isinstance(event_type, str) or not event_type.startswith("TRANSACTION."):
+            raise MalformedNotification(self.name, f"not a payment notification: {event_type!r}")
+        transaction = notification.get("resource")
+        if not isinstance(transaction, dict):
+            raise MalformedNotification(self.name, "payment notification carries no transaction")
+        out_trade_no = transaction.get("out_trade_no")
+        if not isinstance(out_trade_no, str) or not out_trade_no:
+            raise MalformedNotification(self.name, "payment notification names no out_trade_no")
+        amount = transaction.get("amount")
+        total = amount.get("total") if isinstance(amount, dict) else None
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise MalformedNotification(self.name, "payment notification carries no amount in fen")
+        currency = amount.get("currency") if isinstance(amount, dict) else None
+        if currency is not None and (
+            not isinstance(currency, str) or len(currency) != 3 or not currency.isupper()
+        ):
+            raise MalformedNotification(self.name, "payment notification has no valid currency")
+        trade_state = transaction.get("trade_state")
+        if trade_state not in _CHARGE_STATUS_BY_TRADE_STATE:
+            raise MalformedNotification(self.name, f"unknown trade_state {trade_state!r}")
+        reference = transaction.get("transaction_id")
+        if reference is not None and not isinstance(reference, str):
+            raise MalformedNotification(self.name, "transaction_id is not text")
         return PaymentNotification(
-            out_trade_no=transaction["out_trade_no"],
-            provider_reference=transaction.get("transaction_id"),
-            status=_CHARGE_STATUS_BY_TRADE_STATE.get(
-                transaction.get("trade_state", ""), ChargeStatus.PENDING
-            ),
-            amount=Money(int(amount["total"]), amount.get("currency") or DOMESTIC_CURRENCY),
+            out_trade_no=out_trade_no,
+            provider_reference=reference,
+            status=_CHARGE_STATUS_BY_TRADE_STATE[trade_state],
+            amount=Money(total, currency or DOMESTIC_CURRENCY),
             raw=notification,
         )
+
+    def acknowledgement(self) -> tuple[str, bytes]:
+        """WeChat Pay v3 takes any 2xx as handled; this is the body its documents show."""
+        return "application/json", json.dumps({"code": "SUCCESS", "message": "成功"}).encode()
 
     async def _call(self, operation: Callable[..., Any], /, **arguments: Any) -> tuple[int, dict[str, Any]]:
         """Run one SDK call in a thread and sort its failures into our errors."""
@@ -372,3 +463,26 @@ def _describe_error(status_code: int, payload: dict[str, Any]) -> str:
     code = payload.get("code")
     message = payload.get("message") or payload.get("body") or ""
     return f"HTTP {status_code} {code}: {message}" if code else f"HTTP {status_code} {message}".rstrip()
+
+
+def certificate_serial(certificate: x509.Certificate) -> str:
+    """A certificate's serial number as WeChat writes it (upper-case hex)."""
+    return f"{certificate.serial_number:X}"
+
+
+def usable_platform_certificates(pem: str, provider_name: str = "wechat_pay") -> list[x509.Certificate]:
+    """The platform certificates in ``pem`` that are valid now; at least one must be, else the
+    SDK would go online for new ones while it is built."""
+    try:
+        certificates = x509.load_pem_x509_certificates(pem.strip().encode())
+    except ValueError:
+        raise ProviderError(provider_name, "the platform certificates are not PEM certificates") from None
+    now = datetime.now(UTC)
+    valid = [
+        certificate
+        for certificate in certificates
+        if certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
+    ]
+    if not valid:
+        raise ProviderError(provider_name, "none of the platform certificates is valid today")
+    return valid
