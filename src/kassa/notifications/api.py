@@ -174,8 +174,8 @@ def _webhooks_out(setup: service.WebhookSetup) -> WebhooksOut:
     response_model=WebhooksOut,
     summary="The organization's webhook URLs for the SMS gateways' consoles (owners)",
 )
-async def webhooks(actor: CurrentActor, session: Session) -> WebhooksOut:
-    return _webhooks_out(await service.webhooks(session, actor))
+async def webhooks(actor: CurrentActor, session: Session, request: Request) -> WebhooksOut:
+    return _webhooks_out(await service.webhooks(session, actor, request.app.state.settings.base_url))
 
 
 @router.post(
@@ -183,8 +183,9 @@ async def webhooks(actor: CurrentActor, session: Session) -> WebhooksOut:
     response_model=WebhooksOut,
     summary="A new webhook token for the organization; the old URLs stop working (owners)",
 )
-async def rotate_webhooks(actor: CurrentActor, session: Session) -> WebhooksOut:
-    return _webhooks_out(await service.rotate_webhook_token(session, actor))
+async def rotate_webhooks(actor: CurrentActor, session: Session, request: Request) -> WebhooksOut:
+    setup = await service.rotate_webhook_token(session, actor, request.app.state.settings.base_url)
+    return _webhooks_out(setup)
 
 
 @router.post(
