@@ -270,6 +270,10 @@ async def test_the_owner_rotates_the_token_and_the_old_urls_stop_working(
     ).all()
     assert (record.before, record.after) == ({"generation": 0}, {"generation": 1})  # never the token
 
+    again = (await shop.call("POST", "/notifications/webhooks/rotate", role=Role.OWNER))["token"]
+    assert again not in (old, new)
+    assert (await _post(shop.client, "inbound", new, {"from": PHONE, "body": "hi"})).status_code == 401
+
 
 # --- Twilio: signed on the public address ------------------------------------------------
 

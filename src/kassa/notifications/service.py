@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import audit, outbox
@@ -214,10 +215,22 @@ async def rotate_webhook_token(
     """A new token for the actor's organization; the old URLs stop working at once (the
     gateways' consoles must be given the new ones)."""
     actor.require(Permission.SETTINGS_MANAGE)
-    rotation = await session.get(WebhookRotation, actor.organization_id, with_for_update=True)
-    if rotation is None:
-        rotation = WebhookRotation(organization_id=actor.organization_id, generation=0)
-        session.add(rotation)
+    # The organization's row exists (two first rotations at once both insert nothing new),
+    # then it is locked: two rotations at once count twice.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(WebhookRotation)
+        .values(organization_id=actor.organization_id, generation=0, rotated_at=utc_now())
+        .on_conflict_do_nothing(index_elements=[WebhookRotation.organization_id])
+    )
+    rotation = (
+        await session.scalars(
+            select(WebhookRotation)
+            .where(WebhookRotation.organization_id == actor.organization_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
     before = rotation.generation
     rotation.generation = before + 1
     rotation.rotated_at = utc_now()
