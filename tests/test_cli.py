@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -161,14 +162,25 @@ def test_staff_add_refuses_a_bad_pin_clearly(demo_database: Path) -> None:
     assert "a PIN is 4 to 6 digits" in result.stderr
 
 
-def test_webhook_token_is_stable_for_one_secret(tmp_path: Path) -> None:
-    first = _kassa(tmp_path, "webhook-token")
-    second = _kassa(tmp_path, "webhook-token")
+def test_webhook_token_is_per_organization_and_stable_for_one_secret(demo_database: Path) -> None:
+    first = _kassa(demo_database, "webhook-token", "--organization-id", "1")
+    second = _kassa(demo_database, "webhook-token", "--organization-id", "1")
     assert first.returncode == 0, first.stderr
     token = first.stdout.strip()
-    assert len(token) == 32
+    assert re.fullmatch(r"1\.[0-9a-f]{40}", token)
     assert second.stdout.strip() == token
-    assert f"/api/v1/notifications/webhooks/aliyun/inbound?token={token}" in first.stderr
+    assert f"log inbound: http://127.0.0.1:8000/api/v1/notifications/webhooks/log/inbound?token={token}" in (
+        first.stderr
+    )
+    listed = _kassa(demo_database, "webhook-token")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].endswith(f"): {token}")
+    assert (
+        f"  log delivery: http://127.0.0.1:8000/api/v1/notifications/webhooks/log/delivery?token={token}"
+        in (listed.stdout)
+    )
+    unknown = _kassa(demo_database, "webhook-token", "--organization-id", "99")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "error: no organization 99")
 
 
 def test_org_create_makes_a_second_organization_its_owner_can_use(demo_database: Path) -> None:

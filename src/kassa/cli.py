@@ -175,15 +175,51 @@ def api(
 
 
 @app.command("webhook-token")
-def webhook_token() -> None:
-    """Print the token SMS gateways' webhook URLs carry (derived from the secret key)."""
-    from kassa.notifications.service import webhook_token as token
+def webhook_token(
+    organization_id: Annotated[
+        int | None,
+        typer.Option(
+            "--organization-id", min=1, max=2**63 - 1, help="Only this organization: its token on stdout"
+        ),
+    ] = None,
+) -> None:
+    """Print each organization's webhook token and the URLs the SMS gateways call (replies and
+    delivery reports), at KASSA_PUBLIC_URL. The token is derived from the secret key; an
+    owner replaces it in the back office (Message templates, Webhooks)."""
+    from kassa.notifications.service import WebhookSetup, webhook_setup
+    from kassa.stores.models import Organization
 
     _prepare_var_directory()
-    settings = get_settings()
-    typer.echo(token())
-    example = f"{settings.base_url}/api/v1/notifications/webhooks/aliyun/inbound?token={token()}"
-    typer.echo(f"e.g. {example}", err=True)
+
+    async def setups(database: Database) -> list[tuple[str, WebhookSetup]]:
+        async with database.read_only() as session:
+            query = select(Organization).order_by(Organization.id)
+            if organization_id is not None:
+                query = query.where(Organization.id == organization_id)
+            organizations = (await session.scalars(query)).all()
+            return [(item.name, await webhook_setup(session, item.id)) for item in organizations]
+
+    try:
+        found = _with_database(setups)
+    except ValueError as error:  # an SMS provider named without its settings
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if organization_id is not None:
+        if not found:
+            typer.echo(f"error: no organization {organization_id}", err=True)
+            raise typer.Exit(1)
+        (_name, setup), *_rest = found
+        typer.echo(setup.token)
+        for address in setup.addresses:
+            typer.echo(f"{address.provider} {address.kind}: {address.url}", err=True)
+        return
+    if not found:
+        typer.echo("no organization yet", err=True)
+        raise typer.Exit(1)
+    for name, setup in found:
+        typer.echo(f"organization {setup.organization_id} ({name}): {setup.token}")
+        for address in setup.addresses:
+            typer.echo(f"  {address.provider} {address.kind}: {address.url}")
 
 
 @app.command()

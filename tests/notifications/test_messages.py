@@ -51,6 +51,8 @@ async def test_templates_are_listed_edited_previewed_and_checked(shop: Shop, sms
         "encoding": "ucs2",
         "characters": 14,
         "segments": 1,
+        # the sign 【{store_name}】 is the provider's sign name, not a numbered parameter
+        "numbered_parameters": [{"number": 1, "variable": "pickup_code", "value": "A12"}],
     }
     long_text = await shop.call(
         "POST",
@@ -143,7 +145,7 @@ async def test_delivery_reports_and_the_message_log(shop: Shop, sms: LogProvider
     )
     assert sent["status"] == "queued"
     await worker.run()
-    token = notifications.webhook_token()
+    token = (await shop.call("GET", "/notifications/webhooks", role=Role.OWNER))["token"]
     forged = await shop.client.post(
         "/api/v1/notifications/webhooks/log/delivery?token=wrong",
         json={"message_id": sent["id"], "status": "delivered"},
@@ -248,8 +250,9 @@ async def test_stop_opts_the_member_out_of_marketing_sms(shop: Shop, sms: LogPro
         },
     )
     assert member["marketing_sms_opt_in"] is True
+    token = (await shop.call("GET", "/notifications/webhooks", role=Role.OWNER))["token"]
     response = await shop.client.post(
-        f"/api/v1/notifications/webhooks/log/inbound?token={notifications.webhook_token()}",
+        f"/api/v1/notifications/webhooks/log/inbound?token={token}",
         json={"from": "+8613800138000", "body": "退订"},
     )
     assert response.status_code == 200

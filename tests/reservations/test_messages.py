@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.auth import Role
 from kassa.core.database import utc_now
-from kassa.notifications import service as notifications
 from kassa.notifications.models import InboundMessage
 from kassa.notifications.providers.log import LogProvider
 from tests.reservations.conftest import PHONE, ZONE, Floor, Worker, deliver, tomorrow
@@ -24,8 +23,9 @@ def _hours_ahead(hours: int) -> datetime:
 
 
 async def _reply(floor: Floor, text: str, sender: str = "13800138000") -> str:
+    token = (await floor.shop.call("GET", "/notifications/webhooks", role=Role.OWNER))["token"]
     response = await floor.shop.client.post(
-        f"/api/v1/notifications/webhooks/log/inbound?token={notifications.webhook_token()}",
+        f"/api/v1/notifications/webhooks/log/inbound?token={token}",
         json={"from": sender, "body": text},
     )
     assert response.status_code == 200, response.text

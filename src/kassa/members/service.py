@@ -511,19 +511,12 @@ STOP_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "TD", "T", "退订", "退订短�
 
 async def handle_stop_reply(session: AsyncSession, inbound: InboundMessage) -> str | None:
     """An SMS reply answering no message in particular: STOP (or 退订, TD) opts the sender's
-    number out of marketing SMS in every organization where it is a member."""
-    if inbound.body.strip().upper() not in STOP_WORDS:
+    number out of marketing SMS in the organization whose webhook received it (only there:
+    a webhook speaks for one organization)."""
+    if inbound.body.strip().upper() not in STOP_WORDS or inbound.organization_id is None:
         return None
-    organization_ids = (
-        await session.scalars(
-            select(Member.organization_id).where(Member.phone_e164 == inbound.from_address).distinct()
-        )
-    ).all()
-    opted_out = 0
-    for organization_id in organization_ids:
-        if await opt_out_marketing_by_phone(session, organization_id, inbound.from_address) is not None:
-            opted_out += 1
-    return f"marketing opt-out ({opted_out} member{'s' if opted_out != 1 else ''})"
+    member = await opt_out_marketing_by_phone(session, inbound.organization_id, inbound.from_address)
+    return f"marketing opt-out ({1 if member is not None else 0} member{'' if member is not None else 's'})"
 
 
 # --- erasure and export (the member portal's "delete my account" and "export my data") ---

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from kassa.core.errors import KassaError, NotAuthenticated, NotFound, ValidationFailed
-from kassa.core.settings import get_settings
 from kassa.notifications import service, templates
 from kassa.notifications.models import MessageStatus
 from kassa.notifications.providers.base import (
@@ -21,12 +20,15 @@ from kassa.notifications.providers.segments import count_segments
 from kassa.notifications.schemas import (
     FreeTextIn,
     MessageOut,
+    NumberedParameterOut,
     PreviewIn,
     PreviewOut,
     ReplyOut,
     SimulatedReplyIn,
     TemplateIn,
     TemplateOut,
+    WebhookAddressOut,
+    WebhooksOut,
 )
 from kassa.stores.models import Store
 from kassa.web.dependencies import CurrentActor, Session
@@ -34,22 +36,24 @@ from kassa.web.dependencies import CurrentActor, Session
 router = APIRouter(tags=["notifications"])
 
 
+def _template_out(view: service.TemplateView) -> TemplateOut:
+    count = count_segments(view.body)
+    return TemplateOut(
+        **{
+            **view.__dict__,
+            "variables": list(view.variables),
+            "numbered_parameters": list(view.numbered_parameters),
+        },
+        segments=count.segments,
+        characters=count.characters,
+    )
+
+
 @router.get("/notifications/templates", response_model=list[TemplateOut])
 async def list_templates(
     actor: CurrentActor, session: Session, channel: Annotated[str, Query(pattern="^(sms|email)$")] = "sms"
 ) -> list[TemplateOut]:
-    views = await service.list_templates(session, actor, channel)
-    out = []
-    for view in views:
-        count = count_segments(view.body)
-        out.append(
-            TemplateOut(
-                **{**view.__dict__, "variables": list(view.variables)},
-                segments=count.segments,
-                characters=count.characters,
-            )
-        )
-    return out
+    return [_template_out(view) for view in await service.list_templates(session, actor, channel)]
 
 
 @router.put("/notifications/templates", response_model=TemplateOut)
@@ -63,26 +67,26 @@ async def save_template(body: TemplateIn, actor: CurrentActor, session: Session)
         channel=body.channel,
         subject=body.subject,
         provider_template_codes=body.provider_template_codes,
+        numbered_parameters=body.numbered_parameters,
     )
-    for view in await service.list_templates(session, actor, body.channel):
-        if view.event == body.event and view.language == body.language:
-            count = count_segments(view.body)
-            return TemplateOut(
-                **{**view.__dict__, "variables": list(view.variables)},
-                segments=count.segments,
-                characters=count.characters,
-            )
-    raise AssertionError("a saved template is listed")
+    view = await service.template_view(
+        session, actor, event=body.event, language=body.language, channel=body.channel
+    )
+    return _template_out(view)
 
 
 @router.post("/notifications/templates/preview", response_model=PreviewOut)
 async def preview(body: PreviewIn, actor: CurrentActor) -> PreviewOut:
-    shown = templates.preview(body.event, body.body, body.variables)
+    shown = templates.preview(body.event, body.body, body.variables, body.numbered_parameters)
     return PreviewOut(
         text=shown.text,
         encoding=shown.segments.encoding,
         characters=shown.segments.characters,
         segments=shown.segments.segments,
+        numbered_parameters=[
+            NumberedParameterOut(number=item.number, variable=item.variable, value=item.value)
+            for item in shown.numbered
+        ],
     )
 
 
@@ -121,14 +125,10 @@ async def send_free_text(
     return MessageOut.model_validate(message)
 
 
-def _check_token(token: str | None) -> None:
-    if token != service.webhook_token():
-        raise NotAuthenticated("unknown webhook token", field="token")
-
-
 def _called_url(request: Request) -> str:
-    """The URL as the provider called it (Twilio signs it): behind a proxy, the public one."""
-    public = get_settings().public_url
+    """The URL as the provider called it (Twilio signs it): behind a proxy, the public one
+    (``KASSA_PUBLIC_URL``, which must then be exactly the address the provider calls)."""
+    public = request.app.state.settings.public_url
     if not public:
         return str(request.url)
     query = f"?{request.url.query}" if request.url.query else ""
@@ -149,6 +149,43 @@ def _unreadable(provider: str, error: Exception) -> KassaError:
 
 
 WEBHOOK_ERRORS = (InvalidWebhookSignature, WebhookNotSupported, ValueError, KeyError, TypeError)
+WebhookToken = Annotated[
+    str | None,
+    Query(
+        max_length=80,
+        description="The organization's webhook token (`kassa webhook-token`, or the back office)",
+    ),
+]
+
+
+def _webhooks_out(setup: service.WebhookSetup) -> WebhooksOut:
+    return WebhooksOut(
+        organization_id=setup.organization_id,
+        token=setup.token,
+        addresses=[
+            WebhookAddressOut(provider=item.provider, kind=item.kind, url=item.url)
+            for item in setup.addresses
+        ],
+    )
+
+
+@router.get(
+    "/notifications/webhooks",
+    response_model=WebhooksOut,
+    summary="The organization's webhook URLs for the SMS gateways' consoles (owners)",
+)
+async def webhooks(actor: CurrentActor, session: Session, request: Request) -> WebhooksOut:
+    return _webhooks_out(await service.webhooks(session, actor, request.app.state.settings.base_url))
+
+
+@router.post(
+    "/notifications/webhooks/rotate",
+    response_model=WebhooksOut,
+    summary="A new webhook token for the organization; the old URLs stop working (owners)",
+)
+async def rotate_webhooks(actor: CurrentActor, session: Session, request: Request) -> WebhooksOut:
+    setup = await service.rotate_webhook_token(session, actor, request.app.state.settings.base_url)
+    return _webhooks_out(setup)
 
 
 @router.post(
@@ -156,16 +193,16 @@ WEBHOOK_ERRORS = (InvalidWebhookSignature, WebhookNotSupported, ValueError, KeyE
     summary="Replies from customers (provider webhook); answers in the provider's own format",
 )
 async def inbound_webhook(
-    provider: str, request: Request, session: Session, token: str | None = None
+    provider: str, request: Request, session: Session, token: WebhookToken = None
 ) -> Response:
-    _check_token(token)
+    organization_id = await service.organization_of_webhook_token(session, token)
     adapter = service.provider_named(provider)
     body = await request.body()
     try:
         items = adapter.parse_inbound(url=_called_url(request), headers=dict(request.headers), body=body)
     except WEBHOOK_ERRORS as error:
         raise _unreadable(provider, error) from error
-    await service.receive_inbound(session, provider, items)
+    await service.receive_inbound(session, organization_id, provider, items)
     return _acknowledge(adapter)
 
 
@@ -174,9 +211,9 @@ async def inbound_webhook(
     summary="Delivery reports (provider webhook); answers in the provider's own format",
 )
 async def delivery_webhook(
-    provider: str, request: Request, session: Session, token: str | None = None
+    provider: str, request: Request, session: Session, token: WebhookToken = None
 ) -> Response:
-    _check_token(token)
+    organization_id = await service.organization_of_webhook_token(session, token)
     adapter = service.provider_named(provider)
     body = await request.body()
     try:
@@ -185,7 +222,7 @@ async def delivery_webhook(
         )
     except WEBHOOK_ERRORS as error:
         raise _unreadable(provider, error) from error
-    await service.record_delivery_reports(session, provider, reports)
+    await service.record_delivery_reports(session, organization_id, provider, reports)
     return _acknowledge(adapter)
 
 

@@ -64,8 +64,14 @@ class InboundMessage(IdMixin, Base):
     """An SMS a customer sent us (a reply), and what Kassa did with it."""
 
     __tablename__ = "notification_inbound"
-    __table_args__ = (Index("ix_notification_inbound_from_received", "from_address", "received_at"),)
+    __table_args__ = (
+        Index("ix_notification_inbound_from_received", "from_address", "received_at"),
+        Index("ix_notification_inbound_organization_provider_id", "organization_id", "provider_message_id"),
+    )
 
+    # The organization whose webhook URL it came in by: only its messages can be answered.
+    # Empty only for replies recorded before webhooks were per organization.
+    organization_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("organizations.id"))
     provider: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
     from_address: Mapped[str] = mapped_column(String(200))
@@ -91,6 +97,9 @@ class MessageTemplate(IdMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     # The id each template-based provider gave this text, e.g. {"aliyun": "SMS_1234"}.
     provider_template_codes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The variables the provider's numbered parameters {1}, {2}, ... receive, in order
+    # (Tencent Cloud); empty (None): the variables in the order the text uses them.
+    numbered_parameters: Mapped[list[str] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
 
@@ -110,3 +119,15 @@ class OtpCode(IdMixin, Base):
     consumed_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("notification_messages.id"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebhookRotation(Base):
+    """How often an organization's webhook token was replaced: the token is derived from the
+    secret key, the organization and this generation, so nothing secret is stored here."""
+
+    __tablename__ = "notification_webhook_rotations"
+
+    organization_id: Mapped[int] = mapped_column(IdType, ForeignKey("organizations.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(default=0)
+    rotated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    rotated_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,13 @@ class TemplateOut(BaseModel):
     subject: str | None
     variables: list[str]
     provider_template_codes: dict[str, Any]
+    numbered_parameters: list[str] = Field(
+        description="The variable each numbered parameter {1}, {2}, ... of the provider's "
+        "template receives (Tencent Cloud)"
+    )
+    has_own_numbered_parameters: bool = Field(
+        description="false: the numbered parameters follow the order the text uses the variables in"
+    )
     is_custom: bool
     segments: int
     characters: int
@@ -34,12 +41,27 @@ class TemplateIn(BaseModel):
         default_factory=dict,
         description='Ids the template-based providers gave this text, e.g. {"aliyun": "SMS_1"}',
     )
+    numbered_parameters: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="The variable each numbered parameter {1}, {2}, ... of the registered provider "
+        'template receives, e.g. ["items", "refund_amount"]; omitted: the order the text uses them in',
+    )
 
 
 class PreviewIn(BaseModel):
     event: str = Field(min_length=1, max_length=40)
     body: str = Field(min_length=1, max_length=2000)
     variables: dict[str, str] = Field(default_factory=dict)
+    numbered_parameters: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        default=None, max_length=20
+    )
+
+
+class NumberedParameterOut(BaseModel):
+    number: int
+    variable: str
+    value: str
 
 
 class PreviewOut(BaseModel):
@@ -47,6 +69,21 @@ class PreviewOut(BaseModel):
     encoding: str
     characters: int
     segments: int
+    numbered_parameters: list[NumberedParameterOut] = Field(
+        description="What each numbered parameter {1}, {2}, ... receives, with the sample values"
+    )
+
+
+class WebhookAddressOut(BaseModel):
+    provider: str
+    kind: str = Field(description="inbound (customers' replies) or delivery (delivery reports)")
+    url: str
+
+
+class WebhooksOut(BaseModel):
+    organization_id: int
+    token: str
+    addresses: list[WebhookAddressOut]
 
 
 class ReplyOut(BaseModel):

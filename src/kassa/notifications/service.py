@@ -21,23 +21,32 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import audit, outbox
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import get_database, utc_now
-from kassa.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
+from kassa.core.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.i18n import normalize_locale
 from kassa.core.outbox import ClaimedMessage, Handler, PermanentFailure, RetryLater
 from kassa.core.phones import normalize_phone
 from kassa.core.settings import get_settings
-from kassa.notifications import templates
-from kassa.notifications.models import InboundMessage, Message, MessageStatus, MessageTemplate, OtpCode
+from kassa.notifications import sealed, templates
+from kassa.notifications.models import (
+    InboundMessage,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    OtpCode,
+    WebhookRotation,
+)
 from kassa.notifications.providers.base import (
     Channel,
     DeliveryReport,
@@ -53,6 +62,10 @@ from kassa.stores.models import Store
 from kassa.stores.service import store_topic
 
 SEND_KIND = "notification.send"
+# In a send job's payload: the real text of a message with secret variables (sealed), and
+# the moment after which it is not worth sending.
+SEALED_KEY = "sealed"
+SEND_BEFORE_KEY = "send_before"
 MESSAGE_EVENT = "message.changed"
 # A reply quotes a code of this many digits; a message awaiting one is answerable this long.
 REPLY_CODE_DIGITS = 4
@@ -108,10 +121,132 @@ def provider_named(name: str) -> NotificationProvider:
     raise NotFound(f"no message provider {name!r} is configured", field="provider")
 
 
-def webhook_token() -> str:
-    """The secret that webhook URLs carry: most SMS providers do not sign their callbacks."""
+# --- webhook tokens -------------------------------------------------------------------------
+
+WEBHOOK_PATH = "/api/v1/notifications/webhooks/{provider}/{kind}"
+WEBHOOK_KINDS = ("inbound", "delivery")
+# An organization id in a token is at most this many digits (a 64-bit id has 19).
+_MAX_ID_DIGITS = 18
+
+
+def _token_for(organization_id: int, generation: int) -> str:
     key = get_settings().resolved_secret_key().encode()
-    return hmac.new(key, b"kassa-notification-webhooks", hashlib.sha256).hexdigest()[:32]
+    digest = hmac.new(
+        key, f"kassa-notification-webhooks|{organization_id}|{generation}".encode(), hashlib.sha256
+    ).hexdigest()[:40]
+    return f"{organization_id}.{digest}"
+
+
+async def _generation(session: AsyncSession, organization_id: int) -> int:
+    rotation = await session.get(WebhookRotation, organization_id)
+    return rotation.generation if rotation is not None else 0
+
+
+async def webhook_token(session: AsyncSession, organization_id: int) -> str:
+    """The secret an organization's webhook URLs carry (most SMS providers do not sign their
+    callbacks): ``<organization id>.<HMAC of the secret key, the organization and its
+    rotation>``. It names the organization, so a webhook touches that organization's
+    messages only; nothing secret is stored, and a rotation makes the old token worthless."""
+    return _token_for(organization_id, await _generation(session, organization_id))
+
+
+async def organization_of_webhook_token(session: AsyncSession, token: str | None) -> int:
+    """The organization whose current webhook token ``token`` is, compared in constant time;
+    NotAuthenticated for any other text."""
+    text = token or ""
+    prefix, dot, _digest = text.partition(".")
+    is_id = bool(dot) and prefix.isascii() and prefix.isdigit() and len(prefix) <= _MAX_ID_DIGITS
+    organization_id = int(prefix) if is_id else 0
+    generation = await _generation(session, organization_id) if organization_id else 0
+    # Computed and compared whatever the token looks like: a wrong one costs the same.
+    expected = _token_for(organization_id, generation)
+    if not hmac.compare_digest(expected.encode(), text.encode()) or not organization_id:
+        raise NotAuthenticated("unknown webhook token", field="token")
+    return organization_id
+
+
+def webhook_url(base_url: str, provider: str, kind: str, token: str) -> str:
+    path = WEBHOOK_PATH.format(provider=provider, kind=kind)
+    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+@dataclass(frozen=True)
+class WebhookAddress:
+    provider: str
+    kind: str  # "inbound" (replies) or "delivery" (delivery reports)
+    url: str
+
+
+@dataclass(frozen=True)
+class WebhookSetup:
+    organization_id: int
+    token: str
+    generation: int
+    addresses: tuple[WebhookAddress, ...]
+
+
+async def webhook_setup(
+    session: AsyncSession, organization_id: int, base_url: str | None = None
+) -> WebhookSetup:
+    """The token and the URL of each webhook of each configured SMS provider (the built-in
+    log provider included), at ``base_url`` (default: ``KASSA_PUBLIC_URL``)."""
+    generation = await _generation(session, organization_id)
+    token = _token_for(organization_id, generation)
+    base = base_url or get_settings().base_url
+    names = list(dict.fromkeys(provider.name for provider in sms_providers()))
+    addresses = tuple(
+        WebhookAddress(name, kind, webhook_url(base, name, kind, token))
+        for name in names
+        for kind in WEBHOOK_KINDS
+    )
+    return WebhookSetup(organization_id, token, generation, addresses)
+
+
+async def webhooks(session: AsyncSession, actor: Actor, base_url: str | None = None) -> WebhookSetup:
+    """The actor's organization's webhook URLs: they carry its secret, so only those who
+    manage its settings (owners) see them."""
+    actor.require(Permission.SETTINGS_MANAGE)
+    return await webhook_setup(session, actor.organization_id, base_url)
+
+
+async def rotate_webhook_token(
+    session: AsyncSession, actor: Actor, base_url: str | None = None
+) -> WebhookSetup:
+    """A new token for the actor's organization; the old URLs stop working at once (the
+    gateways' consoles must be given the new ones)."""
+    actor.require(Permission.SETTINGS_MANAGE)
+    # The organization's row exists (two first rotations at once both insert nothing new),
+    # then it is locked: two rotations at once count twice.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(WebhookRotation)
+        .values(organization_id=actor.organization_id, generation=0, rotated_at=utc_now())
+        .on_conflict_do_nothing(index_elements=[WebhookRotation.organization_id])
+    )
+    rotation = (
+        await session.scalars(
+            select(WebhookRotation)
+            .where(WebhookRotation.organization_id == actor.organization_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    before = rotation.generation
+    rotation.generation = before + 1
+    rotation.rotated_at = utc_now()
+    rotation.rotated_by_staff_id = actor.staff_id
+    await session.flush()
+    # The token itself never goes into the trail: only that it changed.
+    audit.record(
+        session,
+        actor,
+        "notification_webhooks.rotate",
+        "organization",
+        actor.organization_id,
+        before={"generation": before},
+        after={"generation": rotation.generation},
+    )
+    return await webhook_setup(session, actor.organization_id, base_url)
 
 
 # --- phone numbers ------------------------------------------------------------------------
@@ -146,12 +281,22 @@ class Cause:
         return cls(what, actor.staff_id)
 
 
+@dataclass(frozen=True)
+class TemplateText:
+    """An event's text as an organization sends it, and how template-based providers get it."""
+
+    body: str
+    subject: str | None
+    provider_template_codes: dict[str, Any]
+    numbered_parameters: tuple[str, ...]  # the variables that {1}, {2}, ... receive
+    is_custom: bool
+    has_own_numbered_parameters: bool
+
+
 async def template_text(
     session: AsyncSession, organization_id: int, event: str, language: str, channel: str
-) -> tuple[str, str | None, dict[str, Any]]:
-    """(body, subject, provider template codes) of an event: the organization's own text,
-    else the built-in one."""
-    spec = templates.event_spec(event)
+) -> TemplateText:
+    """The organization's own text of an event, else the built-in one."""
     own = await session.scalar(
         select(MessageTemplate).where(
             MessageTemplate.organization_id == organization_id,
@@ -160,11 +305,35 @@ async def template_text(
             MessageTemplate.channel == channel,
         )
     )
+    return _template_text(templates.event_spec(event), language, channel, own)
+
+
+def _template_text(
+    spec: templates.EventSpec, language: str, channel: str, own: MessageTemplate | None
+) -> TemplateText:
     if own is not None:
-        return own.body, own.subject, dict(own.provider_template_codes)
+        return TemplateText(
+            body=own.body,
+            subject=own.subject,
+            provider_template_codes=dict(own.provider_template_codes),
+            numbered_parameters=tuple(
+                own.numbered_parameters
+                if own.numbered_parameters is not None
+                else templates.default_numbered_parameters(own.body)
+            ),
+            is_custom=True,
+            has_own_numbered_parameters=own.numbered_parameters is not None,
+        )
     body = spec.bodies.get(language) or spec.bodies["en"]
     subject = (spec.subjects or {}).get(language) if channel == Channel.EMAIL else None
-    return body, subject, {}
+    return TemplateText(
+        body=body,
+        subject=subject,
+        provider_template_codes={},
+        numbered_parameters=tuple(templates.default_numbered_parameters(body)),
+        is_custom=False,
+        has_own_numbered_parameters=False,
+    )
 
 
 async def queue_message(
@@ -180,12 +349,17 @@ async def queue_message(
     subject: tuple[str, int] | None = None,
     reply_code: str | None = None,
     dedupe_key: str | None = None,
+    send_before: datetime | None = None,
 ) -> Message:
     """Write a message for ``to`` (E.164, or an e-mail address) in the caller's unit of work.
 
     ``variables`` fill the event's text (``store_name`` is added); ``subject`` names what the
     message is about, so replies find their way back; ``dedupe_key`` names the business event
-    so that queuing it again returns the message already there.
+    so that queuing it again returns the message already there; a message not handed over
+    by ``send_before`` (a code that expired) is not sent at all.
+
+    The event's secret variables (a one-time code) are masked in the message row; the real
+    text is sealed into the outbox payload (``notifications.sealed``) for the worker alone.
     """
     if dedupe_key is not None:
         existing = await session.scalar(select(Message).where(Message.dedupe_key == dedupe_key))
@@ -193,10 +367,11 @@ async def queue_message(
             return existing
     language = normalize_locale(language or store.locale)
     values = {"store_name": store.name, **variables}
-    body_text, subject_text, _codes = await template_text(
-        session, store.organization_id, event, language, channel
-    )
-    body = templates.render(body_text, values)
+    text = await template_text(session, store.organization_id, event, language, channel)
+    body = templates.render(text.body, values)
+    subject_line = templates.render(text.subject, values) if text.subject else None
+    secret = sorted(templates.event_spec(event).secret_variables & values.keys())
+    shown = templates.masked(event, values) if secret else values
     message = Message(
         organization_id=store.organization_id,
         store_id=store.id,
@@ -204,9 +379,10 @@ async def queue_message(
         event=event,
         language=language,
         to_address=to,
-        subject=templates.render(subject_text, values) if subject_text else None,
-        body=body,
-        variables=dict(values),
+        subject=templates.render(text.subject, shown) if text.subject else None,
+        body=templates.render(text.body, shown),
+        variables=dict(shown),
+        # The length of what the customer receives, not of the mask.
         segments=count_segments(body).segments if channel == Channel.SMS else 1,
         status=MessageStatus.QUEUED,
         caused_by=cause.name,
@@ -218,9 +394,15 @@ async def queue_message(
     )
     session.add(message)
     await session.flush()
-    await outbox.enqueue(
-        session, SEND_KIND, {"message_id": message.id}, store_id=store.id, dedupe_key=f"message:{message.id}"
-    )
+    payload: dict[str, Any] = {"message_id": message.id}
+    if secret:
+        payload[SEALED_KEY] = sealed.seal(
+            message.id,
+            {"body": body, "subject": subject_line, "variables": {name: values[name] for name in secret}},
+        )
+    if send_before is not None:
+        payload[SEND_BEFORE_KEY] = send_before.isoformat()
+    await outbox.enqueue(session, SEND_KIND, payload, store_id=store.id, dedupe_key=f"message:{message.id}")
     _announce(session, message)
     return message
 
@@ -275,12 +457,37 @@ def _announce(session: AsyncSession, message: Message) -> None:
 # --- sending (the outbox worker) ------------------------------------------------------------
 
 
-async def _settle(message_id: int, **values: Any) -> None:
+async def _settle(message_id: int, *, outbox_id: int | None = None, **values: Any) -> None:
+    """Record what became of a message; with ``outbox_id`` (it is handed over or given up)
+    the send job keeps only the message id: a sealed text is not kept beyond its use."""
     async with get_database().unit_of_work() as session:
         await session.execute(update(Message).where(Message.id == message_id).values(**values))
+        if outbox_id is not None:
+            await session.execute(
+                update(outbox.OutboxMessage)
+                .where(outbox.OutboxMessage.id == outbox_id)
+                .values(payload={"message_id": message_id})
+            )
         message = await session.get(Message, message_id)
         if message is not None:
             _announce(session, message)
+
+
+async def _give_up(message_id: int, outbox_id: int, provider: str | None, error: str) -> None:
+    values: dict[str, Any] = {"status": MessageStatus.FAILED, "error": error[:500], "failed_at": utc_now()}
+    if provider is not None:
+        values["provider"] = provider
+    await _settle(message_id, outbox_id=outbox_id, **values)
+
+
+def _send_before(claimed: ClaimedMessage) -> datetime | None:
+    text = claimed.payload.get(SEND_BEFORE_KEY)
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 async def deliver_message(claimed: ClaimedMessage) -> None:
@@ -295,42 +502,49 @@ async def deliver_message(claimed: ClaimedMessage) -> None:
             raise PermanentFailure(f"message {message_id} is gone")
         if message.status != MessageStatus.QUEUED:
             return  # handed over on an earlier attempt whose settle was lost
-        _body, _subject, codes = await template_text(
+        text = await template_text(
             session, message.organization_id, message.event, message.language, message.channel
         )
-        outgoing = OutgoingMessage(
+        delivery_token = await _delivery_webhook_token(session, message.organization_id)
+    send_before = _send_before(claimed)
+    if send_before is not None and utc_now() >= send_before:
+        await _give_up(message_id, claimed.id, None, "not sent: it expired before a provider took it")
+        raise PermanentFailure(f"message {message_id} expired before it could be sent")
+    body, subject = message.body, message.subject
+    variables = {key: str(value) for key, value in message.variables.items()}
+    if templates.event_spec(message.event).secret_variables & variables.keys():
+        # The row holds the masked text; the real one was sealed into this job.
+        try:
+            content = sealed.unseal(message_id, str(claimed.payload[SEALED_KEY]))
+        except (KeyError, sealed.SealBroken) as error:
+            await _give_up(message_id, claimed.id, None, "not sent: its code can no longer be read")
+            raise PermanentFailure(f"message {message_id}: {error}") from error
+        body, subject = str(content["body"]), content.get("subject")
+        variables.update({key: str(value) for key, value in dict(content["variables"]).items()})
+    problems: list[str] = []
+    for provider in providers_for(message.channel):
+        code = text.provider_template_codes.get(provider.name)
+        attempt = OutgoingMessage(
             message_id=message.id,
             channel=Channel(message.channel),
             to=message.to_address,
-            body=message.body,
-            subject=message.subject,
+            body=body,
+            subject=subject,
             event=message.event,
-            template_params={key: str(value) for key, value in message.variables.items()},
-        )
-    problems: list[str] = []
-    for provider in providers_for(outgoing.channel):
-        code = codes.get(provider.name)
-        attempt = OutgoingMessage(
-            message_id=outgoing.message_id,
-            channel=outgoing.channel,
-            to=outgoing.to,
-            body=outgoing.body,
-            subject=outgoing.subject,
-            event=outgoing.event,
-            template_params=outgoing.template_params,
+            template_params=variables,
+            numbered_params=templates.numbered_values(text.numbered_parameters, variables),
             provider_template_code=str(code) if code else None,
+            delivery_webhook_url=(
+                webhook_url(get_settings().base_url, provider.name, "delivery", delivery_token)
+                if delivery_token
+                else None
+            ),
         )
         try:
             result = await provider.send(attempt)
         except MessageRejected as error:
             if error.permanent:
-                await _settle(
-                    message_id,
-                    status=MessageStatus.FAILED,
-                    provider=provider.name,
-                    error=f"{provider.name}: {error}"[:500],
-                    failed_at=utc_now(),
-                )
+                await _give_up(message_id, claimed.id, provider.name, f"{provider.name}: {error}")
                 raise PermanentFailure(f"{provider.name} refused message {message_id}: {error}") from error
             problems.append(f"{provider.name}: {error}")
         except ProviderUnavailable as error:
@@ -338,6 +552,7 @@ async def deliver_message(claimed: ClaimedMessage) -> None:
         else:
             await _settle(
                 message_id,
+                outbox_id=claimed.id,
                 status=MessageStatus.SENT,
                 provider=provider.name,
                 provider_message_id=result.provider_message_id,
@@ -347,10 +562,18 @@ async def deliver_message(claimed: ClaimedMessage) -> None:
             return
     summary = "; ".join(problems) or "no provider for this channel"
     if claimed.attempts >= claimed.max_attempts:
-        await _settle(message_id, status=MessageStatus.FAILED, error=summary[:500], failed_at=utc_now())
+        await _give_up(message_id, claimed.id, None, summary)
     else:
         await _settle(message_id, error=summary[:500])
     raise RetryLater(summary)
+
+
+async def _delivery_webhook_token(session: AsyncSession, organization_id: int) -> str | None:
+    """The organization's webhook token for providers told per message where to report
+    (Twilio); None while Kassa does not know its public address (``KASSA_PUBLIC_URL``)."""
+    if not get_settings().public_url:
+        return None
+    return await webhook_token(session, organization_id)
 
 
 def register_notification_handlers(handlers: dict[str, Handler]) -> None:
@@ -361,14 +584,17 @@ def register_notification_handlers(handlers: dict[str, Handler]) -> None:
 
 
 async def record_delivery_reports(
-    session: AsyncSession, provider: str, reports: Sequence[DeliveryReport]
+    session: AsyncSession, organization_id: int, provider: str, reports: Sequence[DeliveryReport]
 ) -> int:
-    """Mark messages delivered or failed; returns how many were found."""
+    """Mark the organization's messages sent by ``provider`` delivered or failed (a report
+    about anyone else's is ignored); returns how many were found."""
     found = 0
     for report in reports:
-        query = select(Message).where(Message.provider == provider)
+        query = select(Message).where(
+            Message.organization_id == organization_id, Message.provider == provider
+        )
         if report.our_message_id is not None:
-            query = select(Message).where(Message.id == report.our_message_id)
+            query = query.where(Message.id == report.our_message_id)
         elif report.provider_message_id:
             query = query.where(Message.provider_message_id == report.provider_message_id)
         else:
@@ -416,12 +642,15 @@ def new_reply_code() -> str:
     return f"{secrets.randbelow(10**REPLY_CODE_DIGITS):0{REPLY_CODE_DIGITS}d}"
 
 
-async def _answered_message(session: AsyncSession, phone: str, text: str) -> Message | None:
-    """The message a reply answers: the sender's newest one awaiting a reply, narrowed by
-    the code quoted in the text. Several awaiting and no code: no guess."""
+async def _answered_message(
+    session: AsyncSession, organization_id: int, phone: str, text: str
+) -> Message | None:
+    """The message a reply answers: the sender's newest one from the organization awaiting a
+    reply, narrowed by the code quoted in the text. Several awaiting and no code: no guess."""
     query = (
         select(Message)
         .where(
+            Message.organization_id == organization_id,
             Message.to_address == phone,
             Message.reply_code.is_not(None),
             Message.created_at >= utc_now() - REPLY_WINDOW,
@@ -439,16 +668,24 @@ async def _answered_message(session: AsyncSession, phone: str, text: str) -> Mes
 
 
 async def receive_inbound(
-    session: AsyncSession, provider: str, items: Sequence[InboundSms]
+    session: AsyncSession, organization_id: int, provider: str, items: Sequence[InboundSms]
 ) -> list[InboundMessage]:
-    """Record replies and pass each to whoever waits for it. A repeated webhook (the same
-    provider message id) is recorded once."""
-    regions = list((await session.scalars(select(Store.phone_region).distinct())).all())
+    """Record replies that came by the organization's webhook and pass each to whoever
+    waits for it among the organization's messages. A repeated webhook (the same provider
+    message id) is recorded once."""
+    regions = list(
+        (
+            await session.scalars(
+                select(Store.phone_region).where(Store.organization_id == organization_id).distinct()
+            )
+        ).all()
+    )
     recorded: list[InboundMessage] = []
     for item in items:
         if item.provider_message_id:
             seen = await session.scalar(
                 select(InboundMessage).where(
+                    InboundMessage.organization_id == organization_id,
                     InboundMessage.provider == provider,
                     InboundMessage.provider_message_id == item.provider_message_id,
                 )
@@ -458,6 +695,7 @@ async def receive_inbound(
                 continue
         phone = _inbound_phone(item.from_number, regions)
         inbound = InboundMessage(
+            organization_id=organization_id,
             provider=provider,
             provider_message_id=item.provider_message_id,
             from_address=phone,
@@ -466,7 +704,7 @@ async def receive_inbound(
         )
         session.add(inbound)
         await session.flush()
-        answered = await _answered_message(session, phone, item.body)
+        answered = await _answered_message(session, organization_id, phone, item.body)
         if answered is not None:
             inbound.message_id = answered.id
             inbound.store_id = answered.store_id
@@ -506,7 +744,7 @@ async def simulate_reply(
         provider_message_id=None,
         raw={"simulated_by_staff_id": actor.staff_id},
     )
-    (inbound,) = await receive_inbound(session, "log", [item])
+    (inbound,) = await receive_inbound(session, store.organization_id, "log", [item])
     audit.record(session, actor, "message.simulated_reply", "inbound_message", inbound.id, store_id=store.id)
     return inbound
 
@@ -522,7 +760,10 @@ def _code_hash(phone: str, purpose: str, code: str) -> str:
 async def issue_otp(
     session: AsyncSession, *, store: Store, phone: str, purpose: str, cause: Cause
 ) -> OtpCode:
-    """Send a 6-digit code to ``phone`` (E.164); at most ``OTP_MAX_SENDS_PER_HOUR`` an hour."""
+    """Send a 6-digit code to ``phone`` (E.164); at most ``OTP_MAX_SENDS_PER_HOUR`` an hour.
+
+    Only a keyed hash of the code is kept, and the message log shows it masked: nobody,
+    staff included, can read a code afterwards; only the provider receives it."""
     sent_lately = await session.scalar(
         select(func.count())
         .select_from(OtpCode)
@@ -551,6 +792,8 @@ async def issue_otp(
         variables={"code": code, "minutes": str(int(OTP_TTL.total_seconds() // 60))},
         cause=cause,
         subject=("otp", otp.id),
+        # A code that arrives after it expired only confuses: then it is not sent at all.
+        send_before=otp.expires_at,
     )
     otp.message_id = message.id
     return otp
@@ -603,6 +846,10 @@ class TemplateView:
     subject: str | None
     variables: tuple[str, ...]
     provider_template_codes: dict[str, Any]
+    # The variables that the numbered parameters {1}, {2}, ... of a provider template
+    # receive (Tencent Cloud); stated by the organization, or the order its text uses them.
+    numbered_parameters: tuple[str, ...]
+    has_own_numbered_parameters: bool
     is_custom: bool
 
 
@@ -625,21 +872,32 @@ async def list_templates(
     views: list[TemplateView] = []
     for spec in templates.EVENTS.values():
         for language in templates.LANGUAGES:
-            row = own.get((spec.name, language))
+            text = _template_text(spec, language, channel, own.get((spec.name, language)))
             views.append(
                 TemplateView(
                     event=spec.name,
                     description=spec.description,
                     language=language,
                     channel=channel,
-                    body=row.body if row else spec.bodies.get(language, spec.bodies["en"]),
-                    subject=row.subject if row else (spec.subjects or {}).get(language),
+                    body=text.body,
+                    subject=text.subject if text.is_custom else (spec.subjects or {}).get(language),
                     variables=tuple(spec.variables),
-                    provider_template_codes=dict(row.provider_template_codes) if row else {},
-                    is_custom=row is not None,
+                    provider_template_codes=text.provider_template_codes,
+                    numbered_parameters=text.numbered_parameters,
+                    has_own_numbered_parameters=text.has_own_numbered_parameters,
+                    is_custom=text.is_custom,
                 )
             )
     return views
+
+
+async def template_view(
+    session: AsyncSession, actor: Actor, *, event: str, language: str, channel: str = Channel.SMS
+) -> TemplateView:
+    for view in await list_templates(session, actor, channel):
+        if (view.event, view.language) == (event, language):
+            return view
+    raise NotFound(f"no template for {event!r} in {language!r}", field="event")
 
 
 async def save_template(
@@ -652,7 +910,11 @@ async def save_template(
     channel: str = Channel.SMS,
     subject: str | None = None,
     provider_template_codes: Mapping[str, str] | None = None,
+    numbered_parameters: Sequence[str] | None = None,
 ) -> MessageTemplate:
+    """The organization's own text of an event in a language; ``numbered_parameters`` name
+    the variable each number {1}, {2}, ... of the provider's registered template receives
+    (None: the order the text uses them). Only the event's variables are allowed."""
     actor.require(Permission.SETTINGS_MANAGE)
     if language not in templates.LANGUAGES:
         raise ValidationFailed(f"language is one of {', '.join(templates.LANGUAGES)}", field="language")
@@ -661,6 +923,8 @@ async def save_template(
     templates.check_text(event, body)
     if subject:
         templates.check_text(event, subject, field="subject")
+    if numbered_parameters is not None:
+        templates.check_numbered_parameters(event, numbered_parameters)
     row = await session.scalar(
         select(MessageTemplate).where(
             MessageTemplate.organization_id == actor.organization_id,
@@ -669,7 +933,7 @@ async def save_template(
             MessageTemplate.channel == channel,
         )
     )
-    before = {"body": row.body} if row else None
+    before = {"body": row.body, "numbered_parameters": row.numbered_parameters} if row else None
     if row is None:
         row = MessageTemplate(
             organization_id=actor.organization_id, event=event, language=language, channel=channel, body=body
@@ -678,6 +942,7 @@ async def save_template(
     row.body = body
     row.subject = subject
     row.provider_template_codes = dict(provider_template_codes or {})
+    row.numbered_parameters = list(numbered_parameters) if numbered_parameters is not None else None
     row.updated_at = utc_now()
     row.updated_by_staff_id = actor.staff_id
     await session.flush()
@@ -688,7 +953,7 @@ async def save_template(
         "message_template",
         row.id,
         before=before,
-        after={"body": body},
+        after={"body": body, "numbered_parameters": row.numbered_parameters},
     )
     return row
 
@@ -760,7 +1025,11 @@ async def unmatched_replies(session: AsyncSession, actor: Actor, store_id: int) 
     return (
         await session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.message_id.is_(None), InboundMessage.from_address.in_(customers))
+            .where(
+                InboundMessage.organization_id == actor.organization_id,
+                InboundMessage.message_id.is_(None),
+                InboundMessage.from_address.in_(customers),
+            )
             .order_by(InboundMessage.received_at.desc())
             .limit(100)
         )

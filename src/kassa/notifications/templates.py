@@ -3,12 +3,20 @@
 A text names its variables in braces: ``{store_name}``. An organization may replace any
 text (``MessageTemplate``); a replacement may only use the event's variables, so a message
 never goes out with a hole in it.
+
+Providers that send registered templates by position (Tencent Cloud: ``{1}``, ``{2}``, ...)
+get the variables in a stated order, the *numbered parameters* of the template; unless an
+organization states its own, that is the order the text uses them in, leaving out the
+leading sign ``【{store_name}】`` (the provider adds its registered sign name itself).
+
+A *secret* variable (the one-time code) is in a message's text only on its way to the
+provider: the message log keeps it as ``MASK``.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kassa.core.errors import ValidationFailed
@@ -17,6 +25,11 @@ from kassa.notifications.providers.segments import SegmentCount, count_segments
 SMS = "sms"
 EMAIL = "email"
 LANGUAGES = ("zh_CN", "en")
+# What the message log shows instead of a secret variable.
+MASK = "••••••"
+# Tencent Cloud templates take at most a handful of parameters; more is a mistake.
+MAX_NUMBERED_PARAMETERS = 20
+NUMBERED_FIELD = "numbered_parameters"
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,8 @@ class EventSpec:
     variables: Mapping[str, str]  # variable -> sample value for previews
     bodies: Mapping[str, str]  # language -> built-in text
     subjects: Mapping[str, str] | None = None  # e-mail subject per language
+    # Variables that must never be readable afterwards (kept masked in the message log).
+    secret_variables: frozenset[str] = frozenset()
 
 
 EVENTS: dict[str, EventSpec] = {
@@ -72,6 +87,7 @@ EVENTS: dict[str, EventSpec] = {
                 "en": "{store_name}: your code is {code}, valid for {minutes} minutes. Do not share it.",
             },
             {"zh_CN": "验证码", "en": "Your verification code"},
+            secret_variables=frozenset({"code"}),
         ),
         EventSpec(
             "order_ready",
@@ -173,6 +189,40 @@ def check_text(event: str, text: str, field: str = "body") -> None:
         )
 
 
+def default_numbered_parameters(text: str) -> list[str]:
+    """The variables in the order ``text`` first uses them, without a leading sign
+    ``【{store_name}】``: the numbered parameters of a provider template registered from it."""
+    names = placeholders(text)
+    if text.lstrip().startswith("【{store_name}】") and names and names[0] == "store_name":
+        names = names[1:]
+    return list(dict.fromkeys(names))
+
+
+def check_numbered_parameters(event: str, names: Sequence[str], field: str = NUMBERED_FIELD) -> None:
+    """Each numbered parameter names one of the event's variables."""
+    spec = event_spec(event)
+    if len(names) > MAX_NUMBERED_PARAMETERS:
+        raise ValidationFailed(f"at most {MAX_NUMBERED_PARAMETERS} numbered parameters", field=field)
+    for number, name in enumerate(names, start=1):
+        if name not in spec.variables:
+            raise ValidationFailed(
+                f"parameter {{{number}}}: unknown variable {name!r}; "
+                f"this message knows {', '.join(sorted(spec.variables))}",
+                field=field,
+            )
+
+
+def numbered_values(names: Sequence[str], variables: Mapping[str, str]) -> tuple[str, ...]:
+    """The values of the numbered parameters {1}, {2}, ... (a variable with no value: empty)."""
+    return tuple(str(variables.get(name, "")) for name in names)
+
+
+def masked(event: str, variables: Mapping[str, str]) -> dict[str, str]:
+    """``variables`` with the event's secret ones replaced by ``MASK``."""
+    secret = event_spec(event).secret_variables
+    return {name: MASK if name in secret else value for name, value in variables.items()}
+
+
 def render(text: str, variables: Mapping[str, str]) -> str:
     """Fill in the variables; one that is missing is left visible rather than crashing a send."""
     return string.Formatter().vformat(text, (), _Lenient(variables))
@@ -184,15 +234,35 @@ class _Lenient(dict[str, str]):
 
 
 @dataclass(frozen=True)
+class NumberedParameter:
+    number: int  # {1}, {2}, ...
+    variable: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Preview:
     text: str
     segments: SegmentCount
+    numbered: tuple[NumberedParameter, ...]
 
 
-def preview(event: str, text: str, variables: Mapping[str, str] | None = None) -> Preview:
-    """The text filled in with sample data (or ``variables``), and its length in SMS parts."""
+def preview(
+    event: str,
+    text: str,
+    variables: Mapping[str, str] | None = None,
+    numbered_parameters: Sequence[str] | None = None,
+) -> Preview:
+    """The text filled in with sample data (or ``variables``), its length in SMS parts, and
+    what each numbered parameter receives (``numbered_parameters``, else the text's order)."""
     check_text(event, text)
+    names = default_numbered_parameters(text) if numbered_parameters is None else list(numbered_parameters)
+    check_numbered_parameters(event, names)
     values = dict(event_spec(event).variables)
     values.update(variables or {})
     rendered = render(text, values)
-    return Preview(rendered, count_segments(rendered))
+    numbered = tuple(
+        NumberedParameter(number, name, value)
+        for number, (name, value) in enumerate(zip(names, numbered_values(names, values), strict=True), 1)
+    )
+    return Preview(rendered, count_segments(rendered), numbered)

@@ -1,11 +1,13 @@
 """Back-office pages of the messages Kassa sends: the message log (``/backoffice/messages``)
 with replies, a simulated customer reply (built-in log provider only) and the replies no
 message was found for; and the texts per event and language (``/backoffice/templates``)
-with a live preview and the SMS length."""
+with a live preview, the SMS length and what each numbered parameter of a provider's
+template receives, and the organization's webhook URLs for the gateways."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import background_tasks, ui
@@ -15,6 +17,7 @@ from kassa.core.database import get_database
 from kassa.core.errors import KassaError, ValidationFailed
 from kassa.core.events import Event
 from kassa.core.i18n import LOCALE_NAMES, N_, format_datetime
+from kassa.core.settings import get_settings
 from kassa.notifications import service, templates
 from kassa.notifications.models import InboundMessage, MessageStatus
 from kassa.staff import service as staff_service
@@ -54,6 +57,7 @@ EVENT_LABELS = {
     "reservation_confirmation": N_("Reservation made"),
     "reservation_reminder": N_("Reservation reminder"),
     "birthday_coupon": N_("Birthday coupon"),
+    "tier_change": N_("Membership tier changed"),
     "free_text": N_("Message typed by staff"),
 }
 ENCODING_LABELS = {"gsm7": "GSM-7", "ucs2": N_("Unicode (UCS-2)")}
@@ -280,12 +284,29 @@ async def templates_page() -> None:
     _ = gettext()
     async with get_database().read_only() as session:
         views = await service.list_templates(session, actor)
+        webhooks = await service.webhooks(session, actor, get_settings().base_url)
     with backoffice_frame(actor, _("Message templates")):
         TemplateEditor(actor, views).build()
+        WebhookCard(actor, webhooks).build()
+
+
+# The template-based providers whose template ids are typed here, with their labels.
+PROVIDER_CODE_LABELS = {"aliyun": N_("Aliyun template code"), "tencent": N_("Tencent Cloud template id")}
+
+
+@dataclass
+class Draft:
+    """A text being edited: its body, the template ids, and the numbered parameters (None:
+    the order the text uses the variables in)."""
+
+    body: str
+    codes: dict[str, str]
+    numbered: list[str] | None
 
 
 class TemplateEditor:
-    """One text at a time: choose the event and the language, edit, see it filled in."""
+    """One text at a time: choose the event and the language, edit, see it filled in, and
+    what each numbered parameter {1}, {2}, ... of the provider's template receives."""
 
     def __init__(self, actor: Actor, views: Sequence[service.TemplateView]) -> None:
         self.actor = actor
@@ -297,11 +318,23 @@ class TemplateEditor:
             current_locale() if current_locale() in templates.LANGUAGES else templates.LANGUAGES[0]
         )
         # Typed but not saved, per event and language: switching does not lose it.
-        self.drafts: dict[tuple[str, str], str] = {}
+        self.drafts: dict[tuple[str, str], Draft] = {}
 
     @property
     def view(self) -> service.TemplateView:
         return self.views[(self.event, self.language)]
+
+    @property
+    def draft(self) -> Draft:
+        key = (self.event, self.language)
+        if key not in self.drafts:
+            view = self.view
+            self.drafts[key] = Draft(
+                body=view.body,
+                codes={name: str(code) for name, code in view.provider_template_codes.items()},
+                numbered=list(view.numbered_parameters) if view.has_own_numbered_parameters else None,
+            )
+        return self.drafts[key]
 
     def build(self) -> None:
         _ = self._
@@ -314,7 +347,7 @@ class TemplateEditor:
                 self.language_row = ui.row().classes("gap-1 flex-nowrap")
             self.variables = ui.row().classes("w-full gap-1")
             self.body = (
-                ui.textarea(_("Text"), on_change=self.show_preview)
+                ui.textarea(_("Text"), on_change=self.on_body_change)
                 .props("outlined autogrow")
                 .classes("w-full")
                 .props('data-testid="template-body"')
@@ -327,6 +360,41 @@ class TemplateEditor:
             )
             self.count = ui.label().classes("text-sm tabular-nums").props('data-testid="template-count"')
             self.problem = ui.label().classes("text-sm text-rose-700").props('data-testid="template-error"')
+            ui.separator()
+            ui.label(_("Provider templates")).classes("text-sm font-bold")
+            ui.label(
+                _(
+                    "Aliyun and Tencent Cloud send only templates registered with them: type the id each "
+                    "gave this text. Tencent Cloud fills its template's numbered parameters {1}, {2}, … "
+                    "with the variables listed here, in this order."
+                )
+            ).classes("text-xs opacity-70")
+            with ui.row().classes("w-full gap-2"):
+                self.code_inputs = {
+                    name: ui.input(
+                        _(label), on_change=lambda event, name=name: self.set_code(name, event.value)
+                    )
+                    .props(f"{FIELD} maxlength=60")
+                    .classes("w-64")
+                    .props(f'data-testid="template-code-{name}"')
+                    for name, label in PROVIDER_CODE_LABELS.items()
+                }
+            self.numbered = ui.column().classes("w-full gap-1").props('data-testid="template-numbered"')
+            with ui.row().classes("w-full gap-2"):
+                self.add_number = (
+                    ui.button(_("Add parameter"), icon="add", on_click=self.add_parameter)
+                    .props("outline no-caps color=indigo-8")
+                    .classes(TOUCH)
+                    .props('data-testid="template-number-add"')
+                )
+                self.follow_text = (
+                    ui.button(
+                        _("Follow the text"), icon="format_list_numbered", on_click=self.follow_the_text
+                    )
+                    .props("outline no-caps color=grey-8")
+                    .classes(TOUCH)
+                    .props('data-testid="template-numbers-follow-text"')
+                )
             with ui.row().classes("w-full gap-2"):
                 ui.button(_("Save"), icon="save", on_click=self.save).props("unelevated no-caps").classes(
                     TOUCH
@@ -342,6 +410,7 @@ class TemplateEditor:
     def paint(self) -> None:
         _ = self._
         view = self.view
+        draft = self.draft
         self.event_row.clear()
         with self.event_row:
             for event in self.events:
@@ -375,12 +444,13 @@ class TemplateEditor:
                 ui.button("{" + name + "}", on_click=lambda name=name: self.insert(name)).props(
                     "outline dense no-caps color=indigo-8"
                 ).classes("min-h-[40px] font-mono").props(f'data-testid="template-variable-{name}"')
-        self.body.set_value(self.drafts.get((self.event, self.language), view.body))
+        self.body.set_value(draft.body)
+        for name, field in self.code_inputs.items():
+            field.set_value(draft.codes.get(name, ""))
         self.reset_button.set_enabled(view.is_custom)
         self.show_preview()
 
     def choose(self, *, event: str | None = None, language: str | None = None) -> None:
-        self.drafts[(self.event, self.language)] = self.body.value or ""
         self.event = event or self.event
         self.language = language or self.language
         self.paint()
@@ -388,14 +458,66 @@ class TemplateEditor:
     def insert(self, name: str) -> None:
         self.body.set_value((self.body.value or "") + "{" + name + "}")
 
+    def on_body_change(self) -> None:
+        self.draft.body = self.body.value or ""
+        self.show_preview()
+
+    def set_code(self, provider: str, value: str | None) -> None:
+        text = (value or "").strip()
+        if text:
+            self.draft.codes[provider] = text
+        else:
+            self.draft.codes.pop(provider, None)
+
+    def numbered_names(self) -> list[str]:
+        """The variables the numbers receive as they stand: stated, else the text's order."""
+        draft = self.draft
+        if draft.numbered is not None:
+            return list(draft.numbered)
+        try:
+            return templates.default_numbered_parameters(draft.body)
+        except ValidationFailed:
+            return []
+
+    def set_parameter(self, index: int, name: str) -> None:
+        names = self.numbered_names()
+        names[index] = name
+        self.draft.numbered = names
+        self.show_preview()
+
+    def add_parameter(self) -> None:
+        names = self.numbered_names()
+        # The next the text uses, else any the event knows.
+        try:
+            in_text = templates.default_numbered_parameters(self.draft.body)
+        except ValidationFailed:
+            in_text = []
+        unused = [name for name in [*in_text, *self.view.variables] if name not in names]
+        names.append(unused[0] if unused else self.view.variables[0])
+        self.draft.numbered = names
+        self.show_preview()
+
+    def remove_parameter(self, index: int) -> None:
+        names = self.numbered_names()
+        del names[index]
+        self.draft.numbered = names
+        self.show_preview()
+
+    def follow_the_text(self) -> None:
+        self.draft.numbered = None
+        self.show_preview()
+
     def show_preview(self) -> None:
         _ = self._
         try:
-            preview = templates.preview(self.event, self.body.value or "")
+            preview = templates.preview(
+                self.event, self.body.value or "", numbered_parameters=self.draft.numbered
+            )
         except ValidationFailed as error:
             self.problem.set_text(error.detail)
             self.preview.set_text("")
             self.count.set_text("")
+            self.paint_numbered(())
             return
         self.problem.set_text("")
         self.preview.set_text(preview.text)
@@ -408,6 +530,47 @@ class TemplateEditor:
             )
         )
         self.count.props(f'data-segments="{count.segments}"')
+        self.paint_numbered(preview.numbered)
+
+    def paint_numbered(self, numbered: Sequence[templates.NumberedParameter]) -> None:
+        """Each number with the variable it receives and, beside it, the preview's value."""
+        _ = self._
+        self.numbered.clear()
+        is_stated = self.draft.numbered is not None
+        self.follow_text.set_enabled(is_stated)
+        with self.numbered:
+            ui.label(
+                _("Stated for this text")
+                if is_stated
+                else _("In the order the text uses them (the sign left out)")
+            ).classes("text-xs opacity-70").props(
+                f'data-testid="template-numbered-source" data-stated="{str(is_stated).lower()}"'
+            )
+            if not numbered:
+                ui.label(_("No numbered parameters")).classes("text-sm opacity-60")
+            for index, item in enumerate(numbered):
+                with (
+                    ui.row()
+                    .classes("w-full items-center gap-2 flex-nowrap")
+                    .props(
+                        f'data-testid="template-number" data-number="{item.number}"'
+                        f' data-variable="{item.variable}"'
+                    )
+                ):
+                    ui.label("{" + str(item.number) + "}").classes("font-mono font-bold w-10")
+                    ui.select(
+                        list(self.view.variables),
+                        value=item.variable,
+                        on_change=lambda event, index=index: self.set_parameter(index, str(event.value)),
+                    ).props(f"{FIELD} dense").classes("w-48").props(
+                        f'data-testid="template-number-variable-{item.number}"'
+                    )
+                    ui.label("→ " + item.value).classes("text-sm break-words grow").props(
+                        f'data-testid="template-number-value-{item.number}"'
+                    )
+                    ui.button(icon="close", on_click=lambda index=index: self.remove_parameter(index)).props(
+                        "flat round dense color=grey-8"
+                    ).props(f'data-testid="template-number-remove-{item.number}" aria-label="{_("Remove")}"')
 
     async def reload(self) -> None:
         async with get_database().read_only() as session:
@@ -415,10 +578,18 @@ class TemplateEditor:
         self.views = {(view.event, view.language): view for view in views}
 
     async def save(self) -> None:
+        draft = self.draft
         try:
             async with get_database().unit_of_work() as session:
                 await service.save_template(
-                    session, self.actor, event=self.event, language=self.language, body=self.body.value or ""
+                    session,
+                    self.actor,
+                    event=self.event,
+                    language=self.language,
+                    body=self.body.value or "",
+                    subject=self.view.subject if self.view.is_custom else None,
+                    provider_template_codes=draft.codes,
+                    numbered_parameters=draft.numbered,
                 )
         except KassaError as error:
             notify_error(error)
@@ -441,3 +612,64 @@ class TemplateEditor:
         await self.reload()
         self.paint()
         ui.notify(self._("Back to the built-in text."), type="positive")
+
+
+class WebhookCard:
+    """The organization's webhook URLs to give the SMS gateways' consoles, and a new token
+    when one leaked (the old URLs stop working)."""
+
+    def __init__(self, actor: Actor, setup: service.WebhookSetup) -> None:
+        self.actor = actor
+        self.setup = setup
+        self._ = gettext()
+
+    def build(self) -> None:
+        _ = self._
+        with ui.card().classes("w-full max-w-3xl items-stretch gap-2").props('data-testid="webhooks"'):
+            ui.label(_("Webhooks for the SMS gateways")).classes("text-lg font-bold")
+            ui.label(
+                _(
+                    "Give these addresses to the gateways' consoles: replies (inbound) and delivery reports "
+                    "reach Kassa there. They carry this organization's secret token: keep them private."
+                )
+            ).classes("text-xs opacity-70")
+            self.addresses = ui.column().classes("w-full gap-1")
+            ui.button(_("Replace the token"), icon="autorenew", on_click=self.confirm_rotation).props(
+                "outline no-caps color=negative"
+            ).classes(f"{TOUCH} self-start").props('data-testid="webhooks-rotate"')
+        self.paint()
+
+    def paint(self) -> None:
+        self.addresses.clear()
+        with self.addresses:
+            for address in self.setup.addresses:
+                ui.input(f"{address.provider} · {address.kind}", value=address.url).props(
+                    f"{FIELD} readonly dense"
+                ).classes("w-full font-mono text-xs").props(
+                    f'data-testid="webhook-url" data-provider="{address.provider}" data-kind="{address.kind}"'
+                )
+
+    def confirm_rotation(self) -> None:
+        _ = self._
+        with ui.dialog() as dialog, ui.card().classes("w-[380px] max-w-full items-stretch gap-3"):
+            ui.label(_("Replace the webhook token?")).classes("text-base font-bold")
+            ui.label(
+                _("The addresses above stop working at once: give the new ones to every gateway's console.")
+            ).classes("text-sm")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button(_("Cancel"), on_click=dialog.close).props("flat no-caps").classes(TOUCH)
+                ui.button(_("Replace"), on_click=lambda: self.rotate(dialog)).props(
+                    "unelevated no-caps color=negative"
+                ).classes(TOUCH).props('data-testid="webhooks-rotate-confirm"')
+        dialog.open()
+
+    async def rotate(self, dialog: ui.dialog) -> None:
+        try:
+            async with get_database().unit_of_work() as session:
+                self.setup = await service.rotate_webhook_token(session, self.actor, get_settings().base_url)
+        except KassaError as error:
+            notify_error(error)
+            return
+        dialog.close()
+        self.paint()
+        ui.notify(self._("New webhook addresses: give them to the gateways."), type="positive")

@@ -36,6 +36,7 @@ def sms(
     body: str = "王小明，您的退货已受理，退款 ¥12.50 将原路退回。",
     template_code: str | None = "SMS_276455123",
     params: dict[str, str] | None = None,
+    numbered: tuple[str, ...] | None = None,
 ) -> OutgoingMessage:
     return OutgoingMessage(
         message_id=message_id,
@@ -44,6 +45,7 @@ def sms(
         body=body,
         event="return_notice",
         template_params={"name": "王小明", "amount": "12.50"} if params is None else params,
+        numbered_params=("王小明", "12.50") if numbered is None else numbered,
         provider_template_code=template_code,
     )
 

@@ -25,7 +25,9 @@ from .local_server import unused_port
 async def test_send_signs_the_request_and_passes_every_field(
     tencent: TencentSmsProvider, fake_tencent: FakeTencent, tencent_account: TencentAccount
 ) -> None:
-    result = await tencent.send(sms(message_id=42, params={"name": "王小明", "amount": "12.50"}))
+    result = await tencent.send(
+        sms(message_id=42, params={"amount": "12.50", "name": "王小明"}, numbered=("王小明", "12.50"))
+    )
 
     assert result.provider == "tencent"
     assert result.provider_message_id == "5000:1045710669157053657800001"
@@ -36,7 +38,7 @@ async def test_send_signs_the_request_and_passes_every_field(
             "SmsSdkAppId": tencent_account.sms_app_id,
             "SignName": "卡萨咖啡",
             "TemplateId": "SMS_276455123",
-            "TemplateParamSet": ["王小明", "12.50"],  # by position, in the mapping's order
+            "TemplateParamSet": ["王小明", "12.50"],  # by position: the numbered parameters
             "SessionContext": "42",
         }
     ]

@@ -40,8 +40,12 @@ class OutgoingMessage:
     """One message to hand to a provider.
 
     ``body`` is the fully rendered text (used by the log, Twilio and SMTP); template-based
-    providers (Aliyun, Tencent) send ``provider_template_code`` with ``template_params``
-    instead: Aliyun by name as JSON, Tencent by position in this mapping's order.
+    providers send ``provider_template_code`` instead, with the variables: Aliyun
+    ``template_params`` by name as JSON, Tencent ``numbered_params`` by position ({1} is the
+    first), in the order the organization's template states.
+
+    ``delivery_webhook_url`` is where a provider told per message (Twilio) reports delivery:
+    the organization's own URL, when Kassa knows its public address.
     """
 
     message_id: int
@@ -51,7 +55,9 @@ class OutgoingMessage:
     subject: str | None = None  # e-mail only
     event: str = ""  # template event name, e.g. "return_notice"
     template_params: Mapping[str, str] = field(default_factory=dict)
+    numbered_params: tuple[str, ...] = ()
     provider_template_code: str | None = None
+    delivery_webhook_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

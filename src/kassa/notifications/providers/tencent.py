@@ -1,9 +1,10 @@
 """Tencent Cloud SMS (腾讯云短信, API 2021-01-11) through the official SDK's async client.
 
 Like Aliyun, Tencent sends only registered templates: a template id, a registered sign name
-(签名) and the SDK app id; the variables go by position. Each number gets its own status in
-``SendStatusSet`` (``Code`` "Ok" or an error code); a whole request can also fail with an
-``Error`` (credentials, throttling, Tencent's internal errors).
+(签名) and the SDK app id; the variables go by position (``OutgoingMessage.numbered_params``:
+each Kassa template states which variable each number {1}, {2}, ... receives). Each number
+gets its own status in ``SendStatusSet`` (``Code`` "Ok" or an error code); a whole request
+can also fail with an ``Error`` (credentials, throttling, Tencent's internal errors).
 
 Status reports and replies arrive as JSON callbacks, unsigned: the webhook URL must carry a
 secret. The status report does not echo ``SessionContext``; match it by ``sid`` (SerialNo).
@@ -108,7 +109,8 @@ class TencentSmsProvider(NotificationProvider):
         request.SmsSdkAppId = self.sms_app_id
         request.SignName = self.sign_name
         request.TemplateId = message.provider_template_code
-        request.TemplateParamSet = list(message.template_params.values())
+        # {1}, {2}, ... of the registered template, in the order the Kassa template states.
+        request.TemplateParamSet = list(message.numbered_params)
         request.SessionContext = str(message.message_id)
         try:
             async with self._client() as client:

@@ -2,12 +2,14 @@
 
 Twilio sends the rendered text as it is (no templates) from our number or a messaging
 service. It has no client reference, so our message id rides in the status callback URL
-(``kassa_message_id``) and comes back with each status report.
+(``kassa_message_id``) and comes back with each status report. The callback is the
+organization's delivery webhook (``OutgoingMessage.delivery_webhook_url``), else
+``status_callback_url``.
 
 Webhooks are form-encoded and signed: ``X-Twilio-Signature`` is an HMAC of the full URL
 Twilio called and the form fields, keyed with the auth token. The ``url`` given to the
 parse methods must be that URL exactly as Twilio saw it (scheme, host, query), not the
-address behind a proxy.
+address behind a proxy: the webhook builds it from ``KASSA_PUBLIC_URL`` when that is set.
 """
 
 from __future__ import annotations
@@ -129,9 +131,12 @@ class TwilioSmsProvider(NotificationProvider):
             arguments["from_"] = self.from_number
         if self.messaging_service_sid:
             arguments["messaging_service_sid"] = self.messaging_service_sid
-        if self.status_callback_url:
+        # The organization's own delivery URL when Kassa knows its public address; else the
+        # one configured for the installation.
+        callback = message.delivery_webhook_url or self.status_callback_url
+        if callback:
             arguments["status_callback"] = _with_query(
-                self.status_callback_url, {MESSAGE_ID_PARAMETER: str(message.message_id)}
+                callback, {MESSAGE_ID_PARAMETER: str(message.message_id)}
             )
         try:
             # One HTTP client per send: its aiohttp session belongs to the running event loop.
