@@ -5,6 +5,7 @@ lower capability only knows a registry, the higher one fills it in here."""
 from __future__ import annotations
 
 from kassa.loyalty import checkout as loyalty_checkout
+from kassa.loyalty.top_ups import credit_confirmed_top_up
 from kassa.members import service as members
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
@@ -12,6 +13,7 @@ from kassa.notifications.erasure import scrub_messages
 from kassa.orders import service as orders
 from kassa.orders.erasure import scrub_bills
 from kassa.payments.member_tenders import set_member_wallet
+from kassa.payments.top_ups import set_top_up_confirmed_hook
 from kassa.reservations.erasure import scrub_reservations
 from kassa.reservations.service import install_hooks as install_reservation_hooks
 from kassa.returns import service as returns
@@ -28,6 +30,8 @@ def install_hooks() -> None:
     # when a bill closes and taken back by a return.
     orders.set_member_discount_lookup(loyalty_checkout.tier_discount)
     set_member_wallet(loyalty_checkout.LoyaltyWallet())
+    # A WeChat Pay / Alipay top-up is credited to the card when the provider confirms it.
+    set_top_up_confirmed_hook(credit_confirmed_top_up)
     if loyalty_checkout.earn_on_close not in orders.BILL_CLOSED_HOOKS:
         orders.BILL_CLOSED_HOOKS.append(loyalty_checkout.earn_on_close)
     if loyalty_checkout.give_coupon_back not in orders.BILL_DISCOUNT_REMOVED_HOOKS:

@@ -39,7 +39,7 @@ async def test_a_member_found_by_phone_pays_with_stored_value_and_points_and_see
     await shop.call(
         "POST",
         f"/members/{member['id']}/stored-value/top-ups",
-        {"amount": 4000, "tender": "cash"},
+        {"amount": 4000, "tender": "card", "approval_code": "839201"},
         key=new_key(),
     )
     await shop.call("POST", f"/members/{member['id']}/tier/evaluate", {})

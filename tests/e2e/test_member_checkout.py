@@ -55,10 +55,11 @@ def test_a_member_registered_at_the_counter_pays_from_the_card_and_in_cash(
     result.click()
     expect(by_testid(page, "member-dialog")).to_be_hidden()
 
-    # A cash top-up of 20.00 onto the card
+    # A top-up of 20.00 onto the card, paid by card (cash needs an open shift)
     by_testid(page, "member-top-up").click()
     by_testid(page, "top-up-amount").fill("20")
-    by_testid(page, "top-up-cash").click()
+    by_testid(page, "top-up-approval-code").fill("839201")
+    by_testid(page, "top-up-card").click()
     expect(by_testid(page, "bill-member")).to_contain_text("¥20.00")
 
     # 20.00 from the card, the rest (8.00) in cash

@@ -61,7 +61,7 @@ async def test_owners_set_the_rules_and_staff_read_them(api_shop: Shop) -> None:
     assert refused.json()["code"] == "permission_denied"
 
     saved = await shop.call("PUT", "/loyalty/settings", SETTINGS, role=Role.OWNER)
-    assert saved == {**SETTINGS, "currency": "CNY"}
+    assert saved == {**SETTINGS, "currency": "CNY", "top_up_presets": None, "maximum_top_up_amount": None}
     assert await shop.call("GET", "/loyalty/settings") == saved
 
     bad = await shop.call(
@@ -99,19 +99,22 @@ async def test_a_member_is_topped_up_once_per_key_and_sees_it_all(api_shop: Shop
     member = await _member(shop)
     path = f"/members/{member['id']}/stored-value/top-ups"
     key = new_key()
-    first = await shop.call("POST", path, {"amount": 50_000, "tender": "wechat_pay"}, key=key, expect=201)
+    body = {"amount": 50_000, "tender": "card", "approval_code": "839201"}
+    first = await shop.call("POST", path, body, key=key, expect=201)
     assert (first["principal_amount"], first["bonus_amount"]) == (50_000, 5_000)
-    assert first["top_up"]["tender"] == "wechat_pay"
-    again = await shop.call("POST", path, {"amount": 50_000, "tender": "wechat_pay"}, key=key, expect=201)
-    assert again["top_up"]["id"] == first["top_up"]["id"]
-    other = await shop.call("POST", path, {"amount": 1, "tender": "cash"}, key=key, expect=422)
+    assert (first["status"], first["is_credited"], first["approval_code"]) == ("succeeded", True, "839201")
+    assert first["top_up"]["tender"] == "card"
+    again = await shop.call("POST", path, body, key=key, expect=201)
+    assert (again["id"], again["top_up"]["id"]) == (first["id"], first["top_up"]["id"])
+    other = await shop.call("POST", path, {"amount": 1, "tender": "card", "approval_code": "1"}, key=key, expect=422)
     assert other["errors"][0]["field"] == "idempotency_key"
-    missing = await shop.call("POST", path, {"amount": 100, "tender": "cash"}, expect=422)
+    missing = await shop.call("POST", path, {"amount": 100, "tender": "card"}, expect=422)
     assert missing["code"] == "validation_failed"
     waiter = await shop.call(
         "POST", path, {"amount": 100, "tender": "cash"}, role=Role.WAITER, key=new_key(), expect=403
     )
     assert waiter["code"] == "permission_denied"
+    assert (await shop.call("GET", f"/stored-value/top-ups/{first['id']}"))["principal_amount"] == 50_000
 
     loyalty = await shop.call("GET", f"/members/{member['id']}/loyalty", role=Role.WAITER)
     assert loyalty == {

@@ -24,6 +24,7 @@ from kassa.core.errors import KassaError
 from kassa.loyalty import points as points_module
 from kassa.loyalty import service as loyalty
 from kassa.loyalty import stored_value as stored_value_module
+from kassa.loyalty import top_ups as top_ups_module
 from kassa.loyalty.models import LoyaltyAccount, PointsEntry, StoredValueEntry
 from kassa.models import Base
 from tests.loyalty.conftest import LoyaltyShop, amount_coupon, close_bill, make_loyalty_shop, make_member
@@ -52,7 +53,8 @@ async def committed(migrated_database: Database) -> AsyncIterator[Committed]:
             shop.cashier,
             member.id,
             shop.money(10_000),
-            tender="cash",
+            tender="card",
+            approval_code="123456",
             idempotency_key="setup-top-up",
         )
         await loyalty.earn_for_bill(
@@ -205,7 +207,7 @@ async def test_the_same_top_up_and_the_same_bill_sent_twice_at_once_count_once(
     committed: Committed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = committed.shop
-    _both_read_first(monkeypatch, stored_value_module, committed.database)
+    _both_read_first(monkeypatch, top_ups_module, committed.database)
 
     async def top_up(number: int) -> Any:
         return await _at_register(
@@ -216,6 +218,7 @@ async def test_the_same_top_up_and_the_same_bill_sent_twice_at_once_count_once(
                 committed.member_id,
                 shop.money(5_000),
                 tender="card",
+                approval_code="123456",
                 idempotency_key="double-tap",
             ),
         )

@@ -152,7 +152,13 @@ async def _apply(
     reference = f"ref-{next(_references)}"
     if kind == "top_up":
         await loyalty.top_up(
-            session, cashier, member_id, shop.money(operation[1]), tender="cash", idempotency_key=reference
+            session,
+            cashier,
+            member_id,
+            shop.money(operation[1]),
+            tender="card",
+            approval_code="123456",
+            idempotency_key=reference,
         )
         card.top_up(operation[1])
     elif kind == "charge":

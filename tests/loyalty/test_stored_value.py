@@ -35,17 +35,29 @@ async def test_a_top_up_gets_the_best_bonus_rule_it_reaches_kept_apart(
     await _with_bonus_rules(session, shop)
     member = await make_member(session, shop)
     small = await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(30_000), tender="cash", idempotency_key=new_key()
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(30_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=new_key(),
     )
     assert small.bonus is None
     big = await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(120_000), tender="wechat_pay", idempotency_key=new_key()
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(120_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=new_key(),
     )
     assert (big.top_up.kind, big.top_up.principal_amount, big.top_up.bonus_amount, big.top_up.tender) == (
         StoredValueEntryKind.TOP_UP,
         120_000,
         0,
-        "wechat_pay",
+        "card",
     )
     assert big.bonus is not None
     assert (big.bonus.kind, big.bonus.principal_amount, big.bonus.bonus_amount) == (
@@ -63,10 +75,22 @@ async def test_the_same_top_up_key_tops_up_once(session: AsyncSession, shop: Loy
     other = await make_member(session, shop)
     key = new_key()
     first = await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(50_000), tender="card", idempotency_key=key
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(50_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=key,
     )
     again = await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(50_000), tender="card", idempotency_key=key
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(50_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=key,
     )
     assert (again.top_up.id, again.bonus and again.bonus.id) == (
         first.top_up.id,
@@ -76,7 +100,13 @@ async def test_the_same_top_up_key_tops_up_once(session: AsyncSession, shop: Loy
     for member_id, amount in ((member.id, 60_000), (other.id, 50_000)):
         with pytest.raises(ValidationFailed):
             await loyalty.top_up(
-                session, shop.cashier, member_id, shop.money(amount), tender="card", idempotency_key=key
+                session,
+                shop.cashier,
+                member_id,
+                shop.money(amount),
+                tender="card",
+                approval_code="123456",
+                idempotency_key=key,
             )
 
 
@@ -84,7 +114,13 @@ async def test_charges_spend_principal_first_and_bonus_last(session: AsyncSessio
     await _with_bonus_rules(session, shop)
     member = await make_member(session, shop)
     await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(50_000), tender="cash", idempotency_key=new_key()
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(50_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=new_key(),
     )
     first = await loyalty.charge_stored_value(
         session, shop.cashier, member.id, shop.money(30_000), "bill:1:sv"
@@ -121,7 +157,13 @@ async def test_refunds_put_the_bonus_back_first_then_principal_never_more_than_c
     await _with_bonus_rules(session, shop)
     member = await make_member(session, shop)
     await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(50_000), tender="cash", idempotency_key=new_key()
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(50_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=new_key(),
     )
     await loyalty.charge_stored_value(
         session, shop.cashier, member.id, shop.money(52_000), "bill:5:sv"
@@ -152,7 +194,13 @@ async def test_refunds_put_the_bonus_back_first_then_principal_never_more_than_c
 async def test_statement_and_permissions(session: AsyncSession, shop: LoyaltyShop) -> None:
     member = await make_member(session, shop)
     await loyalty.top_up(
-        session, shop.cashier, member.id, shop.money(10_000), tender="cash", idempotency_key=new_key()
+        session,
+        shop.cashier,
+        member.id,
+        shop.money(10_000),
+        tender="card",
+        approval_code="123456",
+        idempotency_key=new_key(),
     )
     await loyalty.charge_stored_value(session, shop.cashier, member.id, shop.money(2_500), "bill:6:sv")
     statement = await loyalty.stored_value_statement(session, shop.actors[Role.WAITER], member.id)
@@ -167,7 +215,8 @@ async def test_statement_and_permissions(session: AsyncSession, shop: LoyaltySho
             shop.actors[Role.WAITER],
             member.id,
             shop.money(100),
-            tender="cash",
+            tender="card",
+            approval_code="123456",
             idempotency_key=new_key(),
         )
     with pytest.raises(PermissionDenied):

@@ -48,6 +48,15 @@ class Permission(StrEnum):
     RETURN_APPROVE_ABOVE_LIMIT = "return.approve_above_limit"
     MEMBER_VIEW = "member.view"
     MEMBER_MANAGE = "member.manage"
+    # Read members' contact details (phone, birthday, e-mail, address, notes); without it a
+    # member is their name, tier and points.
+    MEMBER_CONTACTS_VIEW = "member.contacts_view"
+    # Give a member a coupon at the counter.
+    MEMBER_COUPON_ISSUE = "member.coupon_issue"
+    # Change a member's phone number (their portal login) without a code sent to the old one.
+    MEMBER_PHONE_CHANGE = "member.phone_change"
+    # Take money onto a member's stored-value card (cash, card, WeChat Pay, Alipay).
+    STORED_VALUE_TOP_UP = "stored_value.top_up"
     SMS_FREE_TEXT = "sms.free_text"
     REPORT_VIEW = "report.view"
     SETTINGS_MANAGE = "settings.manage"
@@ -73,6 +82,9 @@ _CASHIER = _WAITER | {
     Permission.CASH_DRAWER,
     Permission.RETURN_APPROVE,
     Permission.MEMBER_MANAGE,
+    Permission.MEMBER_CONTACTS_VIEW,
+    Permission.MEMBER_COUPON_ISSUE,
+    Permission.STORED_VALUE_TOP_UP,
 }
 _MANAGER = _CASHIER | {
     Permission.BACK_OFFICE,
@@ -86,6 +98,7 @@ _MANAGER = _CASHIER | {
     Permission.REPORT_VIEW,
     Permission.AUDIT_VIEW,
     Permission.DEVICE_MANAGE,
+    Permission.MEMBER_PHONE_CHANGE,
 }
 _OWNER = _MANAGER | {Permission.STORE_MANAGE, Permission.SETTINGS_MANAGE, Permission.API_KEY_MANAGE}
 

@@ -75,6 +75,8 @@ async def loyalty_settings(session: AsyncSession, organization_id: int) -> Loyal
         redeem_value_amount=100,
         points_expiry_months=None,
         top_up_bonus_rules=[],
+        top_up_presets=None,
+        maximum_top_up_amount=None,
         birthday_coupon_definition_id=None,
         birthday_days_before=7,
         updated_at=utc_now(),

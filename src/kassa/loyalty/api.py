@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from pydantic import BaseModel, Field
 
 from kassa.core import idempotency
+from kassa.core.database import commit
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
 from kassa.loyalty import checkout, service
@@ -31,11 +32,13 @@ from kassa.loyalty.schemas import (
     TierIn,
     TierOut,
     TierStandingOut,
+    TopUpBonusRuleIn,
     TopUpIn,
+    TopUpOptionsOut,
     TopUpOut,
 )
-from kassa.payments.models import Tender
-from kassa.web.dependencies import CurrentActor, Session
+from kassa.payments import top_ups as payment_top_ups
+from kassa.web.dependencies import CurrentActor, Session, database_of
 
 router = APIRouter(tags=["loyalty"])
 
@@ -80,6 +83,8 @@ async def put_settings(body: LoyaltySettingsIn, actor: CurrentActor, session: Se
             ],
             birthday_coupon_definition_id=body.birthday_coupon_definition_id,
             birthday_days_before=body.birthday_days_before,
+            top_up_presets=body.top_up_presets,
+            maximum_top_up_amount=body.maximum_top_up_amount,
         ),
     )
     return LoyaltySettingsOut.model_validate(settings)
@@ -191,6 +196,39 @@ async def evaluate_tier(member_id: int, actor: CurrentActor, session: Session) -
     return TierChangeOut.model_validate(change) if change is not None else None
 
 
+def _top_up_out(done: service.TopUp) -> TopUpOut:
+    payment = done.payment
+    last: StoredValueEntry | None = done.bonus or done.top_up
+    return TopUpOut(
+        id=payment.id,
+        member_id=payment.member_id,
+        status=payment.status.value,
+        tender=payment.tender.value,
+        amount=payment.amount,
+        currency=payment.currency,
+        approval_code=payment.approval_code,
+        qr_code=payment.qr_code,
+        failure_reason=payment.failure_reason,
+        is_credited=done.is_credited,
+        top_up=StoredValueEntryOut.model_validate(done.top_up) if done.top_up else None,
+        bonus=StoredValueEntryOut.model_validate(done.bonus) if done.bonus else None,
+        principal_amount=last.principal_after if last else None,
+        bonus_amount=last.bonus_after if last else None,
+    )
+
+
+@router.get("/loyalty/top-up-options", response_model=TopUpOptionsOut)
+async def top_up_options(actor: CurrentActor, session: Session) -> TopUpOptionsOut:
+    """What the top-up dialog offers: preset amounts, the maximum and the bonus rules."""
+    options = await service.top_up_options(session, actor)
+    return TopUpOptionsOut(
+        currency=options.currency,
+        presets=list(options.presets),
+        maximum_amount=options.maximum_amount,
+        bonus_rules=[TopUpBonusRuleIn(**rule) for rule in options.bonus_rules],
+    )
+
+
 @router.post(
     "/members/{member_id}/stored-value/top-ups", response_model=TopUpOut, status_code=status.HTTP_201_CREATED
 )
@@ -199,28 +237,49 @@ async def top_up(
     body: TopUpIn,
     actor: CurrentActor,
     session: Session,
+    request: Request,
     idempotency_key: RequiredIdempotencyKey,
 ) -> TopUpOut:
-    """Put money on the member's card (taken at the register by `tender`), with the top-up
-    bonus the organization gives. The same `Idempotency-Key` answers the first top-up."""
+    """Take money at the register for the member's card: `cash` into the drawer of the
+    register's open shift (409 `shift_not_open` without one), `card` with the terminal's
+    `approval_code`, `wechat_pay` / `alipay` through the store's provider (the customer's
+    `payment_code`, or a `qr_code` to show; pending until the provider confirms: poll
+    `POST /stored-value/top-ups/{id}/refresh`). Any other tender is refused (422). The card
+    is credited, with the top-up bonus, only once the money is confirmed. The same
+    `Idempotency-Key` answers the first top-up."""
     settings = await service.get_loyalty_settings(session, actor)
-    amount = Money(body.amount, settings.currency)
-    if body.tender in (Tender.CASH, Tender.CARD):
-        # At the register: cash goes into the drawer's count.
-        done = await checkout.top_up_at_register(
-            session, actor, member_id, amount, tender=Tender(body.tender), idempotency_key=idempotency_key
-        )
-    else:
-        done = await service.top_up(
-            session, actor, member_id, amount, tender=body.tender, idempotency_key=idempotency_key
-        )
-    last: StoredValueEntry = done.bonus or done.top_up
-    return TopUpOut(
-        top_up=StoredValueEntryOut.model_validate(done.top_up),
-        bonus=StoredValueEntryOut.model_validate(done.bonus) if done.bonus else None,
-        principal_amount=last.principal_after,
-        bonus_amount=last.bonus_after,
+    done = await service.top_up(
+        session,
+        actor,
+        member_id,
+        Money(body.amount, settings.currency),
+        tender=body.tender,
+        idempotency_key=idempotency_key,
+        approval_code=body.approval_code,
+        payment_code=body.payment_code,
     )
+    if done.charge is not None:
+        # The pending top-up is stored before the provider is asked (as for bill payments).
+        await commit(session)
+        await payment_top_ups.charge_top_up(database_of(request), actor, done.charge)
+        session.expire_all()
+        done = await service.get_top_up(session, actor, done.payment.id)
+    return _top_up_out(done)
+
+
+@router.get("/stored-value/top-ups/{top_up_id}", response_model=TopUpOut)
+async def get_top_up(top_up_id: int, actor: CurrentActor, session: Session) -> TopUpOut:
+    return _top_up_out(await service.get_top_up(session, actor, top_up_id))
+
+
+@router.post(
+    "/stored-value/top-ups/{top_up_id}/refresh", response_model=TopUpOut, summary="Ask the provider again"
+)
+async def refresh_top_up(top_up_id: int, actor: CurrentActor, session: Session, request: Request) -> TopUpOut:
+    """A pending WeChat Pay / Alipay top-up: ask the provider; credited once it confirms."""
+    await payment_top_ups.refresh_top_up(database_of(request), actor, top_up_id)
+    session.expire_all()
+    return _top_up_out(await service.get_top_up(session, actor, top_up_id))
 
 
 @router.get("/members/{member_id}/stored-value/statement", response_model=StoredValueStatementOut)

@@ -28,8 +28,6 @@ from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillLine, BillStatus, LineStatus
 from kassa.orders.totals import totals_of
 from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
-from kassa.shifts import service as shifts
-from kassa.shifts.models import CashMovement, CashMovementKind, Shift, ShiftStatus
 from kassa.stores.models import Store
 
 
@@ -204,7 +202,7 @@ async def member_facts(session: AsyncSession, organization_id: int, member_id: i
     return facts
 
 
-# --- coupons on a bill, top-ups at the register ---------------------------------------
+# --- coupons on a bill (top-ups: ``loyalty.top_ups``) ---------------------------------------
 
 
 COUPON_REASON_PREFIX = "coupon "
@@ -246,38 +244,3 @@ async def give_coupon_back(session: AsyncSession, actor: Actor, bill: Bill) -> N
     if coupon is not None:
         system = _system(coupon.organization_id, bill.store_id, "coupon given back")
         await loyalty.unredeem_coupon(session, system, coupon.id, bill.id)
-
-
-async def top_up_at_register(
-    session: AsyncSession,
-    actor: Actor,
-    member_id: int,
-    amount: Money,
-    *,
-    tender: Tender,
-    idempotency_key: str,
-) -> loyalty.TopUp:
-    """The customer pays money onto their card at the register: cash goes into this
-    register's drawer (a cash-in movement on its open shift, so the count adds up)."""
-    if tender not in (Tender.CASH, Tender.CARD):
-        raise ValidationFailed("top up with cash or a card", field="tender")
-    done = await loyalty.top_up(
-        session, actor, member_id, amount, tender=tender.value, idempotency_key=idempotency_key
-    )
-    if tender == Tender.CASH and actor.register_id is not None:
-        shift = await session.scalar(
-            select(Shift).where(Shift.register_id == actor.register_id, Shift.status == ShiftStatus.OPEN)
-        )
-        already = await session.scalar(
-            select(CashMovement.id).where(CashMovement.reason == f"stored value top-up {done.top_up.id}")
-        )
-        if shift is not None and already is None:
-            await shifts.record_cash_movement(
-                session,
-                actor,
-                shift.id,
-                kind=CashMovementKind.CASH_IN,
-                amount=amount.amount,
-                reason=f"stored value top-up {done.top_up.id}",
-            )
-    return done

@@ -21,7 +21,13 @@ from kassa.core.i18n import SUPPORTED_LOCALES
 from kassa.loyalty.accounts import loyalty_settings, settings_for_update
 from kassa.loyalty.coupons import definition_of
 from kassa.loyalty.models import CouponDefinition, DiscountKind, LoyaltySettings, Tier, TierBasis
-from kassa.loyalty.rules import BASIS_POINTS, TierThresholds
+from kassa.loyalty.rules import (
+    BASIS_POINTS,
+    DEFAULT_MAXIMUM_TOP_UP_AMOUNT,
+    MAX_PRESETS,
+    MAXIMUM_TOP_UP_LIMIT,
+    TierThresholds,
+)
 
 MAX_NAME_LENGTH = 60
 MAX_TIERS = 20
@@ -58,6 +64,9 @@ class SettingsInput:
     top_up_bonus_rules: Sequence[TopUpBonusRule] = ()
     birthday_coupon_definition_id: int | None = None
     birthday_days_before: int = 7
+    # The top-up dialog's preset amounts and the most one top-up may be (None: the defaults).
+    top_up_presets: Sequence[int] | None = None
+    maximum_top_up_amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,19 @@ async def update_loyalty_settings(
     for rule in data.top_up_bonus_rules:
         if rule.minimum_amount < 1 or rule.bonus_amount < 1:
             problems.append(FieldProblem("top_up_bonus_rules", "minimum and bonus are more than zero"))
+    if data.maximum_top_up_amount is not None and not 1 <= data.maximum_top_up_amount <= MAXIMUM_TOP_UP_LIMIT:
+        problems.append(
+            FieldProblem("maximum_top_up_amount", f"between 1 and {MAXIMUM_TOP_UP_LIMIT}, or none")
+        )
+    if data.top_up_presets is not None:
+        maximum = data.maximum_top_up_amount or DEFAULT_MAXIMUM_TOP_UP_AMOUNT
+        presets = list(data.top_up_presets)
+        if len(presets) > MAX_PRESETS or len(set(presets)) != len(presets):
+            problems.append(FieldProblem("top_up_presets", f"at most {MAX_PRESETS} different amounts"))
+        if any(not 1 <= amount <= maximum for amount in presets):
+            problems.append(
+                FieldProblem("top_up_presets", "each preset is more than zero and at most the maximum")
+            )
     product_ids = [item.product_id for item in data.bonus_products]
     if len(set(product_ids)) != len(product_ids):
         problems.append(FieldProblem("bonus_products", "each product once"))
@@ -204,6 +226,8 @@ async def update_loyalty_settings(
     ]
     settings.birthday_coupon_definition_id = data.birthday_coupon_definition_id
     settings.birthday_days_before = data.birthday_days_before
+    settings.top_up_presets = sorted(data.top_up_presets) if data.top_up_presets is not None else None
+    settings.maximum_top_up_amount = data.maximum_top_up_amount
     settings.updated_at = utc_now()
     await session.flush()
     audit.record(
@@ -230,6 +254,8 @@ def _settings_summary(settings: LoyaltySettings) -> dict[str, Any]:
         "top_up_bonus_rules": list(settings.top_up_bonus_rules),
         "birthday_coupon_definition_id": settings.birthday_coupon_definition_id,
         "birthday_days_before": settings.birthday_days_before,
+        "top_up_presets": settings.top_up_presets,
+        "maximum_top_up_amount": settings.maximum_top_up_amount,
     }
 
 

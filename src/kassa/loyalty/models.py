@@ -46,6 +46,10 @@ class LoyaltySettings(Base):
     points_expiry_months: Mapped[int | None]
     # [{"minimum_amount": 50000, "bonus_amount": 5000}]: top up ¥500, get ¥50 on top.
     top_up_bonus_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The amounts the top-up dialog offers (minor units); None: the defaults.
+    top_up_presets: Mapped[list[int] | None] = mapped_column(JSON)
+    # The most one top-up may put on a card; None: the default (¥5,000).
+    maximum_top_up_amount: Mapped[int | None] = mapped_column(BigInteger)
     birthday_coupon_definition_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("loyalty_coupon_definitions.id")
     )

@@ -95,6 +95,15 @@ def points_value(points: int, redeem_points: int, redeem_value_amount: int) -> i
     return points * redeem_value_amount // redeem_points
 
 
+# ¥100, ¥200, ¥500, ¥1,000: the buttons of the top-up dialog unless the owner sets others.
+DEFAULT_TOP_UP_PRESETS = (10_000, 20_000, 50_000, 100_000)
+# ¥5,000: a named prepaid card's limit under the rules for single-purpose prepaid cards.
+DEFAULT_MAXIMUM_TOP_UP_AMOUNT = 500_000
+MAX_PRESETS = 8
+# No setting may allow more than this in one top-up (¥1,000,000).
+MAXIMUM_TOP_UP_LIMIT = 100_000_000
+
+
 def top_up_bonus(amount: int, rules: Sequence[Mapping[str, int]]) -> int:
     """The bonus of the best rule the top-up reaches (rules do not add up)."""
     reached = [rule["bonus_amount"] for rule in rules if amount >= rule["minimum_amount"]]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ from kassa.loyalty.models import (
     StoredValueEntryKind,
     TierBasis,
 )
+from kassa.loyalty.rules import MAX_PRESETS, MAXIMUM_TOP_UP_LIMIT
 
 TRANSLATIONS_HELP = 'Per language, e.g. {"zh_CN": "金卡", "en": "Gold"}'
 
@@ -41,6 +42,14 @@ class LoyaltySettingsIn(BaseModel):
     top_up_bonus_rules: list[TopUpBonusRuleIn] = Field(default_factory=list, max_length=20)
     birthday_coupon_definition_id: int | None = Field(default=None, description="None: no birthday coupons")
     birthday_days_before: int = Field(default=7, ge=0, le=60)
+    top_up_presets: list[Annotated[int, Field(ge=1, le=MAXIMUM_TOP_UP_LIMIT)]] | None = Field(
+        default=None,
+        max_length=MAX_PRESETS,
+        description="Amounts the top-up dialog offers; none: the defaults",
+    )
+    maximum_top_up_amount: int | None = Field(
+        default=None, ge=1, le=MAXIMUM_TOP_UP_LIMIT, description="The most one top-up may be; none: ¥5,000"
+    )
 
 
 class LoyaltySettingsOut(LoyaltySettingsIn):
@@ -145,8 +154,27 @@ class MemberLoyaltyOut(BaseModel):
 
 
 class TopUpIn(BaseModel):
-    amount: int = Field(ge=1, description="Paid in at the register, minor units")
-    tender: str = Field(min_length=1, max_length=30, description="cash, card, wechat_pay, alipay ...")
+    amount: int = Field(ge=1, le=MAXIMUM_TOP_UP_LIMIT, description="Paid in at the register, minor units")
+    tender: str = Field(
+        min_length=1,
+        max_length=30,
+        description="cash (into the open shift's drawer), card, wechat_pay or alipay; nothing else",
+    )
+    approval_code: str | None = Field(
+        default=None, max_length=40, description="card: the approval code the terminal printed"
+    )
+    payment_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="wechat_pay / alipay: the customer's payment code; none: a QR code to show",
+    )
+
+
+class TopUpOptionsOut(BaseModel):
+    currency: str
+    presets: list[int] = Field(description="Amounts the top-up dialog offers")
+    maximum_amount: int
+    bonus_rules: list[TopUpBonusRuleIn] = Field(description="A top-up of at least the minimum gets the bonus")
 
 
 class StoredValueEntryOut(BaseModel):
@@ -167,10 +195,20 @@ class StoredValueEntryOut(BaseModel):
 
 
 class TopUpOut(BaseModel):
-    top_up: StoredValueEntryOut
+    id: int = Field(description="The top-up (the money taken); poll it while it is pending")
+    member_id: int
+    status: str = Field(description="pending (the customer is paying), succeeded, failed")
+    tender: str
+    amount: int
+    currency: str
+    approval_code: str | None
+    qr_code: str | None = Field(description="Pending QR top-up: the code to show the customer")
+    failure_reason: str | None
+    is_credited: bool = Field(description="Whether the card holds it (only once the money is confirmed)")
+    top_up: StoredValueEntryOut | None
     bonus: StoredValueEntryOut | None
-    principal_amount: int = Field(description="The card's principal after the top-up")
-    bonus_amount: int = Field(description="The card's bonus after the top-up")
+    principal_amount: int | None = Field(description="The card's principal after the top-up, once credited")
+    bonus_amount: int | None = Field(description="The card's bonus after the top-up, once credited")
 
 
 class StoredValueStatementOut(BaseModel):

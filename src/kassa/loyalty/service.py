@@ -3,7 +3,7 @@
 - tiers: ``evaluate_tier``, ``member_tier``
 - points: ``earn_for_bill``, ``reverse_for_return``, ``redeem_points``, ``give_back_points``,
   ``adjust_points``, ``points_statement`` (expiry runs daily, ``jobs``)
-- stored value: ``top_up``, ``charge_stored_value``, ``refund_stored_value``,
+- stored value: ``top_up`` (real money first: ``top_ups``), ``charge_stored_value``, ``refund_stored_value``,
   ``adjust_stored_value``, ``stored_value_statement``
 - coupons: ``issue_coupon``, ``member_coupons``, ``coupon_discount`` (pure),
   ``redeem_coupon``, ``unredeem_coupon``, ``void_coupon``, ``find_coupon``
@@ -71,14 +71,21 @@ from kassa.loyalty.rules import EarnLine, points_value, redeem_step
 from kassa.loyalty.stored_value import (
     StoredValueCharge,
     StoredValueStatement,
-    TopUp,
     adjust_stored_value,
     charge_stored_value,
     refund_stored_value,
     stored_value_statement,
-    top_up,
 )
 from kassa.loyalty.tiers import NextTier, Standing, TierView, evaluate_tier, member_tier, standing
+from kassa.loyalty.top_ups import (
+    ShiftNotOpen,
+    TopUp,
+    TopUpOptions,
+    credit_top_up,
+    get_top_up,
+    top_up,
+    top_up_options,
+)
 
 __all__ = [
     "BonusProduct",
@@ -89,17 +96,20 @@ __all__ = [
     "NextTier",
     "PointsStatement",
     "SettingsInput",
+    "ShiftNotOpen",
     "StoredValueCharge",
     "StoredValueStatement",
     "TierInput",
     "TierView",
     "TopUp",
     "TopUpBonusRule",
+    "TopUpOptions",
     "adjust_points",
     "adjust_stored_value",
     "charge_stored_value",
     "coupon_discount",
     "create_coupon_definition",
+    "credit_top_up",
     "earn_for_bill",
     "ensure_daily_job",
     "evaluate_tier",
@@ -107,6 +117,7 @@ __all__ = [
     "expire_points",
     "find_coupon",
     "get_loyalty_settings",
+    "get_top_up",
     "give_back_points",
     "issue_coupon",
     "list_coupon_definitions",
@@ -125,6 +136,7 @@ __all__ = [
     "reverse_for_return",
     "stored_value_statement",
     "top_up",
+    "top_up_options",
     "unredeem_coupon",
     "update_coupon_definition",
     "update_loyalty_settings",

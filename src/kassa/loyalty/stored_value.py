@@ -1,4 +1,4 @@
-"""Stored value (储值卡): money a member pays in at a register (principal) plus what the
+"""Stored value (储值卡): money a member pays in at a register (principal, see ``top_ups``) plus what the
 organization gives on top (bonus), spent on bills principal first and bonus last; the bonus
 is never paid out as cash.
 
@@ -25,22 +25,6 @@ from kassa.loyalty import rules
 from kassa.loyalty.accounts import InsufficientBalance, account_of, lock_account, loyalty_settings, member_for
 from kassa.loyalty.models import LoyaltyAccount, StoredValueEntry, StoredValueEntryKind
 from kassa.loyalty.points import check_reference
-
-MAX_TENDER_LENGTH = 30
-
-
-@dataclass(frozen=True)
-class TopUp:
-    top_up: StoredValueEntry
-    bonus: StoredValueEntry | None
-
-    @property
-    def principal(self) -> Money:
-        return Money(self.top_up.principal_amount, self.top_up.currency)
-
-    @property
-    def bonus_value(self) -> Money:
-        return Money(self.bonus.bonus_amount if self.bonus else 0, self.top_up.currency)
 
 
 @dataclass(frozen=True)
@@ -69,7 +53,7 @@ class StoredValueStatement:
         return self.principal + self.bonus
 
 
-async def _entry(session: AsyncSession, key: str) -> StoredValueEntry | None:
+async def entry_by_key(session: AsyncSession, key: str) -> StoredValueEntry | None:
     return await session.scalar(select(StoredValueEntry).where(StoredValueEntry.idempotency_key == key))
 
 
@@ -81,7 +65,7 @@ def _check_amount(amount: Money, account: LoyaltyAccount, *, allow_zero: bool = 
     return amount.amount
 
 
-async def _append(
+async def append_entry(
     session: AsyncSession,
     actor: Actor,
     account: LoyaltyAccount,
@@ -161,62 +145,6 @@ async def _append(
     return entry
 
 
-async def top_up(
-    session: AsyncSession,
-    actor: Actor,
-    member_id: int,
-    amount: Money,
-    *,
-    tender: str,
-    idempotency_key: str,
-) -> TopUp:
-    """Put money on the member's card (paid at the register by ``tender``: the payment side is
-    the register's), plus the bonus of the best top-up rule it reaches, kept apart. The same
-    idempotency key returns the first top-up; used for another amount or member it is refused."""
-    member = await member_for(session, actor, member_id, Permission.MEMBER_MANAGE, adds_value=True)
-    tender = tender.strip()
-    if not tender or len(tender) > MAX_TENDER_LENGTH:
-        raise ValidationFailed(f"name the tender (1 to {MAX_TENDER_LENGTH} characters)", field="tender")
-    idempotency_key = check_reference(idempotency_key, "idempotency_key")
-    account = await lock_account(session, member)
-    value = _check_amount(amount, account)
-    key = f"top_up:{member.organization_id}:{idempotency_key}"
-    existing = await _entry(session, key)
-    if existing is not None:
-        if (existing.member_id, existing.principal_amount, existing.tender) != (member.id, value, tender):
-            raise ValidationFailed(
-                "this idempotency key was used for a different top-up", field="idempotency_key"
-            )
-        return TopUp(existing, await _entry(session, f"bonus:{member.organization_id}:{idempotency_key}"))
-    settings = await loyalty_settings(session, member.organization_id)
-    bonus_value = rules.top_up_bonus(value, settings.top_up_bonus_rules)
-    reference = f"top_up:{idempotency_key}"
-    paid_in = await _append(
-        session,
-        actor,
-        account,
-        StoredValueEntryKind.TOP_UP,
-        value,
-        0,
-        reference=reference,
-        key=key,
-        tender=tender,
-    )
-    bonus = None
-    if bonus_value > 0:
-        bonus = await _append(
-            session,
-            actor,
-            account,
-            StoredValueEntryKind.BONUS,
-            0,
-            bonus_value,
-            reference=reference,
-            key=f"bonus:{member.organization_id}:{idempotency_key}",
-        )
-    return TopUp(paid_in, bonus)
-
-
 def _charge_of(entry: StoredValueEntry) -> StoredValueCharge:
     return StoredValueCharge(
         principal=Money(-entry.principal_amount, entry.currency),
@@ -237,7 +165,7 @@ async def charge_stored_value(
     account = await lock_account(session, member)
     value = _check_amount(amount, account)
     key = f"charge:{member.id}:{reference}"
-    existing = await _entry(session, key)
+    existing = await entry_by_key(session, key)
     if existing is not None:
         if -(existing.principal_amount + existing.bonus_amount) != value:
             raise Conflict("this reference charged another amount", field="reference")
@@ -249,7 +177,7 @@ async def charge_stored_value(
             extra={"principal": account.principal_amount, "bonus": account.bonus_amount},
         )
     from_principal, from_bonus = rules.split_charge(value, account.principal_amount, account.bonus_amount)
-    entry = await _append(
+    entry = await append_entry(
         session,
         actor,
         account,
@@ -280,12 +208,12 @@ async def refund_stored_value(
     value = _check_amount(amount, account)
     if idempotency_key is not None:
         key = f"refund:{member.id}:{check_reference(idempotency_key, 'idempotency_key')}"
-        existing = await _entry(session, key)
+        existing = await entry_by_key(session, key)
         if existing is not None:
             if existing.principal_amount + existing.bonus_amount != value:
                 raise Conflict("this idempotency key refunded another amount", field="idempotency_key")
             return existing
-    charge = await _entry(session, f"charge:{member.id}:{charge_reference}")
+    charge = await entry_by_key(session, f"charge:{member.id}:{charge_reference}")
     if charge is None:
         raise NotFound(f"no charge {charge_reference!r} on this member's card", field="charge_reference")
     refunded_principal, refunded_bonus, count = (
@@ -303,7 +231,7 @@ async def refund_stored_value(
     to_principal, to_bonus = rules.split_refund(value, -charge.bonus_amount, int(refunded_bonus))
     if idempotency_key is None:
         key = f"refund:{member.id}:{charge_reference}:{int(count) + 1}"
-    return await _append(
+    return await append_entry(
         session,
         actor,
         account,
@@ -338,10 +266,10 @@ async def adjust_stored_value(
     if principal.amount == 0 and bonus.amount == 0:
         raise ValidationFailed("an adjustment changes the balance", field="principal")
     key = f"adjust:{member.id}:{check_reference(idempotency_key, 'idempotency_key')}"
-    existing = await _entry(session, key)
+    existing = await entry_by_key(session, key)
     if existing is not None:
         return existing
-    return await _append(
+    return await append_entry(
         session,
         actor,
         account,

@@ -5,7 +5,7 @@ owners (``settings.manage``) change them. Amounts are typed in major units (18.0
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -29,8 +29,9 @@ from kassa.loyalty.models import CouponDefinition, DiscountKind, LoyaltySettings
 from kassa.orders.ui.hooks import MEMBER_ACTIONS, MEMBER_FACT_LOADERS, RegisterAction
 from kassa.orders.ui.screen import RegisterScreen
 from kassa.orders.ui.view import parse_amount
-from kassa.orders.ui.widgets import dialog_card, run
-from kassa.payments.models import Tender
+from kassa.orders.ui.widgets import dialog_card, qr_svg, run
+from kassa.payments import top_ups as payment_top_ups
+from kassa.payments.models import PaymentStatus, Tender
 from kassa.web.layout import backoffice_frame, current_locale, gettext, notify_error, require_backoffice_actor
 
 TOUCH = "min-h-[48px]"
@@ -568,50 +569,172 @@ async def _coupon_dialog(screen: RegisterScreen, _line: object) -> None:
     await run(dialog)
 
 
+def top_up_bonus_lines(
+    options: loyalty.TopUpOptions, money: Callable[[int], str], _: Callable[[str], str]
+) -> list[str]:
+    """The bonus rules as the top-up dialog states them: "Top up ¥500.00, get ¥50.00 on top"."""
+    return [
+        _("Top up {minimum}, get {bonus} on top").format(
+            minimum=money(rule["minimum_amount"]), bonus=money(rule["bonus_amount"])
+        )
+        for rule in options.bonus_rules
+    ]
+
+
+TOP_UP_TENDER_BUTTONS: tuple[tuple[Tender, str, str, str], ...] = (
+    (Tender.CASH, N_("Cash"), "payments", "positive"),
+    (Tender.CARD, N_("Card"), "credit_card", "teal-8"),
+    (Tender.WECHAT_PAY, N_("WeChat Pay"), "qr_code_2", "green-8"),
+    (Tender.ALIPAY, N_("Alipay"), "qr_code_scanner", "blue-8"),
+)
+
+
+def _can_top_up(screen: RegisterScreen, _line: object) -> bool:
+    return screen.actor.can(Permission.STORED_VALUE_TOP_UP)
+
+
 async def _top_up_dialog(screen: RegisterScreen, _line: object) -> None:
+    """Money first: the customer pays (cash into the drawer, card with the terminal's
+    approval code, WeChat Pay / Alipay by payment code or QR), and the card is credited
+    once the money is confirmed. The bonus rules and preset amounts are on the dialog."""
     _ = screen._
     view = screen.view
     if view is None or view.member is None:
         return
     member_id = view.member.id
     key = f"top-up-{secrets.token_hex(8)}"  # one per dialog: a double tap tops up once
-    with dialog_card(screen.root, _("Top up the member's card"), "top-up", 420) as dialog:
+    async with get_database().read_only() as session:
+        options = await loyalty.top_up_options(session, screen.actor)
+    with dialog_card(screen.root, _("Top up the member's card"), "top-up", 460) as dialog:
+        for line in top_up_bonus_lines(options, screen.money, _):
+            ui.label(line).classes("text-sm text-teal-900").props('data-testid="top-up-bonus-rule"')
         amount = (
             ui.input(_("Amount"))
             .props("outlined inputmode=decimal autocomplete=off")
             .classes("w-full text-lg")
         )
         amount.props('data-testid="top-up-amount"')
+        bonus_hint = ui.label("").classes("text-sm opacity-80").props('data-testid="top-up-bonus"')
+
+        def show_bonus() -> None:
+            value = parse_amount(amount.value or "", options.currency)
+            bonus = options.bonus_for(value) if value else 0
+            bonus_hint.text = _("Bonus {amount}").format(amount=screen.money(bonus)) if bonus else ""
+
+        amount.on_value_change(lambda _event: show_bonus())
+        with ui.row().classes("w-full gap-2"):
+            for preset in options.presets:
+                ui.button(
+                    screen.money(preset),
+                    on_click=lambda preset=preset: amount.set_value(format_price(preset, options.currency)),
+                ).props("no-caps outline color=teal-8").classes("min-h-[48px]").props(
+                    f'data-testid="top-up-preset-{preset}"'
+                )
+        approval = (
+            ui.input(_("Approval code (card)"))
+            .props("outlined autocomplete=off maxlength=40")
+            .classes("w-full")
+            .props('data-testid="top-up-approval-code"')
+        )
+        payment_code = (
+            ui.input(_("Payment code (WeChat Pay / Alipay); empty: show a QR code"))
+            .props("outlined autocomplete=off inputmode=numeric maxlength=32")
+            .classes("w-full")
+            .props('data-testid="top-up-payment-code"')
+        )
+        waiting = ui.column().classes("w-full items-center gap-2")
+
+        async def finished(done: loyalty.TopUp) -> None:
+            dialog.submit(done.payment.amount)
+            await screen.reload()
+            screen.notify(
+                _("Topped up {amount}.").format(amount=screen.money(done.payment.amount)), "positive"
+            )
+
+        async def poll(top_up_id: int) -> bool:
+            """True once the top-up is settled (credited or failed)."""
+            try:
+                await payment_top_ups.refresh_top_up(get_database(), screen.actor, top_up_id)
+                async with get_database().read_only() as session:
+                    done = await loyalty.get_top_up(session, screen.actor, top_up_id)
+            except KassaError as error:
+                screen.error(error)
+                return True
+            if done.is_credited:
+                await finished(done)
+                return True
+            if done.payment.status != PaymentStatus.PENDING:
+                screen.notify(
+                    _("The payment failed: {reason}").format(reason=done.payment.failure_reason or ""),
+                    "negative",
+                )
+                waiting.clear()
+                return True
+            return False
+
+        def wait_for(done: loyalty.TopUp) -> None:
+            waiting.clear()
+            with waiting:
+                if done.payment.qr_code:
+                    ui.html(qr_svg(done.payment.qr_code)).classes("w-56 h-56").props(
+                        'data-testid="top-up-qr-code"'
+                    )
+                with ui.row().classes("items-center gap-2"):
+                    ui.spinner(size="24px")
+                    ui.label(_("Waiting for the payment…")).props('data-testid="top-up-waiting"')
+
+                async def tick() -> None:
+                    if await poll(done.payment.id):
+                        timer.deactivate()
+
+                timer = ui.timer(2.0, tick)
+                ui.button(_("Check again"), icon="refresh", on_click=tick).props("no-caps flat color=teal-8")
 
         async def top_up(tender: Tender) -> None:
-            value = parse_amount(amount.value or "", screen.store.currency)
+            value = parse_amount(amount.value or "", options.currency)
             if value is None or value <= 0:
                 screen.notify(_("Type the amount to top up."), "warning")
                 return
+            if value > options.maximum_amount:
+                screen.notify(
+                    _("A top-up is at most {amount}.").format(amount=screen.money(options.maximum_amount)),
+                    "warning",
+                )
+                return
             try:
                 async with get_database().unit_of_work() as session:
-                    await checkout.top_up_at_register(
+                    done = await loyalty.top_up(
                         session,
                         screen.actor,
                         member_id,
-                        Money(value, screen.store.currency),
-                        tender=tender,
+                        Money(value, options.currency),
+                        tender=tender.value,
                         idempotency_key=key,
+                        approval_code=(approval.value or "").strip() or None,
+                        payment_code=(payment_code.value or "").strip() or None,
                     )
+                if done.charge is not None:
+                    await payment_top_ups.charge_top_up(get_database(), screen.actor, done.charge)
+                    async with get_database().read_only() as session:
+                        done = await loyalty.get_top_up(session, screen.actor, done.payment.id)
             except KassaError as error:
                 screen.error(error)
                 return
-            dialog.submit(value)
-            await screen.reload()
-            screen.notify(_("Topped up {amount}.").format(amount=screen.money(value)), "positive")
+            if done.is_credited:
+                await finished(done)
+            elif done.payment.status == PaymentStatus.PENDING:
+                wait_for(done)
+            else:
+                screen.notify(
+                    _("The payment failed: {reason}").format(reason=done.payment.failure_reason or ""),
+                    "negative",
+                )
 
-        with ui.row().classes("w-full gap-2 flex-nowrap"):
-            ui.button(_("Cash"), icon="payments", on_click=lambda: top_up(Tender.CASH)).props(
-                "no-caps unelevated color=positive"
-            ).classes("flex-1 min-h-[56px]").props('data-testid="top-up-cash"')
-            ui.button(_("Card"), icon="credit_card", on_click=lambda: top_up(Tender.CARD)).props(
-                "no-caps unelevated color=teal-8"
-            ).classes("flex-1 min-h-[56px]").props('data-testid="top-up-card"')
+        with ui.grid(columns=2).classes("w-full gap-2"):
+            for tender, label, icon, color in TOP_UP_TENDER_BUTTONS:
+                ui.button(_(label), icon=icon, on_click=lambda tender=tender: top_up(tender)).props(
+                    f"no-caps unelevated color={color}"
+                ).classes("min-h-[56px]").props(f'data-testid="top-up-{tender.value.replace("_", "-")}"')
     await run(dialog)
 
 
@@ -619,7 +742,7 @@ MEMBER_ACTIONS.extend(
     action
     for action in (
         RegisterAction(N_("Coupons"), "local_offer", "member-coupons", _coupon_dialog),
-        RegisterAction(N_("Top up"), "account_balance_wallet", "member-top-up", _top_up_dialog),
+        RegisterAction(N_("Top up"), "account_balance_wallet", "member-top-up", _top_up_dialog, _can_top_up),
     )
     if action.testid not in {existing.testid for existing in MEMBER_ACTIONS}
 )

@@ -144,3 +144,42 @@ class PaymentProviderSettings(IdMixin, Base):
     revision: Mapped[str] = mapped_column(String(32))
     updated_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TopUpPayment(IdMixin, Base):
+    """Money taken at a register to put on a member's stored-value card (储值): cash into
+    the drawer of the register's open shift, a card with the terminal's approval code, or
+    WeChat Pay / Alipay through the store's provider. The card is credited (by loyalty,
+    through ``kassa.payments.top_ups``) only once the money is confirmed: at once for cash
+    and card, when the provider confirms for a wallet. ``credited_at`` records that moment."""
+
+    __tablename__ = "top_up_payments"
+    __table_args__ = (
+        UniqueConstraint("store_id", "idempotency_key"),
+        # The X report sums a register's top-ups over a shift, the Z report a store's over a day.
+        Index("ix_top_up_payments_register_completed", "register_id", "completed_at"),
+        Index("ix_top_up_payments_store_completed", "store_id", "completed_at"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(IdType, ForeignKey("organizations.id"))
+    store_id: Mapped[int] = mapped_column(IdType, ForeignKey("stores.id"))
+    register_id: Mapped[int] = mapped_column(IdType, ForeignKey("registers.id"))
+    # The shift whose drawer took the cash (cash needs one; other tenders note it if open).
+    shift_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("shifts.id"))
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), index=True)
+    tender: Mapped[Tender] = mapped_column(enum_type(Tender))
+    status: Mapped[PaymentStatus] = mapped_column(enum_type(PaymentStatus))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    approval_code: Mapped[str | None] = mapped_column(String(40))
+    provider: Mapped[str | None] = mapped_column(String(30))
+    out_trade_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(80))
+    qr_code: Mapped[str | None] = mapped_column(String(500))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    created_by_staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff_members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    completed_at: Mapped[datetime | None]
+    credited_at: Mapped[datetime | None]

@@ -27,7 +27,7 @@ from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillStatus, OrderType
 from kassa.orders.totals import cash_rounding_for
 from kassa.payments.member_tenders import MEMBER_TENDERS, member_wallet
-from kassa.payments.models import Payment, PaymentStatus, Tender
+from kassa.payments.models import Payment, PaymentStatus, Tender, TopUpPayment
 from kassa.payments.provider_settings import (
     PaymentProviderNotConfigured as PaymentProviderNotConfigured,  # re-exported for callers
 )
@@ -457,14 +457,15 @@ async def refresh_payment(database: Database, actor: Actor, payment_id: int) -> 
 
 async def handle_notification(
     database: Database, tender: Tender, store_id: int, headers: Mapping[str, str], body: bytes
-) -> tuple[Payment, PaymentProvider]:
+) -> tuple[Payment | TopUpPayment, PaymentProvider]:
     """The provider's asynchronous notice that a payment of this store settled.
 
     The notification address names the store, so the signature is checked with that
     store's provider before anything in the body is read (a WeChat notification's content
     is even encrypted with the store's own APIv3 key). Then it must name a payment of this
     store and tender, for the payment's amount; anything else is answered 400
-    (:class:`MalformedNotification`) and changes nothing. Returns the payment and the
+    (:class:`MalformedNotification`) and changes nothing. A notification that names no bill
+    payment may settle a pending stored-value top-up instead (``top_ups``). Returns the payment and the
     provider (whose ``acknowledgement`` is the answer the provider expects).
     """
     async with database.read_only() as session:
@@ -479,7 +480,10 @@ async def handle_notification(
             )
         )
         if payment is None:
-            raise MalformedNotification(provider.name, "no payment of this store has that out_trade_no")
+            # Not a bill's: a stored-value top-up of this store, tender and amount, or malformed.
+            from kassa.payments.top_ups import settle_by_notification  # it builds on this module
+
+            return await settle_by_notification(session, provider, store_id, tender, notification), provider
         if notification.amount != Money(payment.amount, payment.currency):
             raise MalformedNotification(
                 provider.name,

@@ -60,6 +60,8 @@ class Shift(IdMixin, Base):
     cash_refunds_amount: Mapped[int | None] = mapped_column(BigInteger)
     cash_in_amount: Mapped[int | None] = mapped_column(BigInteger)
     cash_out_amount: Mapped[int | None] = mapped_column(BigInteger)
+    # Cash taken for members' stored-value top-ups (None on shifts closed before top-ups counted).
+    cash_top_ups_amount: Mapped[int | None] = mapped_column(BigInteger)
     expected_cash_amount: Mapped[int | None] = mapped_column(BigInteger)
     counted_cash_amount: Mapped[int | None] = mapped_column(BigInteger)
     counted_denominations: Mapped[dict[str, int] | None] = mapped_column(JSON)

@@ -22,7 +22,7 @@ from kassa.payments.models import Tender
 from kassa.printing.escpos_render import layout_to_text
 from kassa.printing.layout import LayoutBuilder, PaperWidth, TextSize, is_chinese_locale
 from kassa.shifts.models import CashMovementKind
-from kassa.shifts.schemas import ShiftReport, ZReport
+from kassa.shifts.schemas import ShiftReport, TopUpTotal, ZReport
 
 PDF_FONT = "STSong-Light"
 
@@ -67,6 +67,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cash_refunds": ("Cash refunds", "现金退款"),
     "cash_in": ("Cash in", "存入"),
     "cash_out": ("Cash out", "取出"),
+    "cash_top_ups": ("Cash top-ups", "现金储值"),
+    "top_ups": ("STORED-VALUE TOP-UPS", "储值充值"),
+    "top_ups_total": ("Top-ups", "充值合计"),
     "expected_cash": ("Expected cash", "应有现金"),
     "counted_cash": ("Counted cash", "实点现金"),
     "over_short": ("Over (+) / short (-)", "长款(+)/短款(-)"),
@@ -162,6 +165,8 @@ def _shift_cash_rows(paper: _Paper, report: ShiftReport) -> None:
     paper.figure("cash_refunds", -report.cash_refunds_amount)
     paper.figure("cash_in", report.cash_in_amount)
     paper.figure("cash_out", -report.cash_out_amount)
+    if report.cash_top_ups_amount:
+        paper.figure("cash_top_ups", report.cash_top_ups_amount)
     paper.figure("expected_cash", report.expected_cash_amount, is_bold=True)
     if report.counted_cash_amount is not None and report.difference_amount is not None:
         paper.figure("counted_cash", report.counted_cash_amount)
@@ -202,8 +207,17 @@ def shift_report_text(report: ShiftReport, width: int = PaperWidth.WIDTH_80_MM) 
             paper.amount(f"{tender_label(tender.tender, report.locale)} ({tender.count})", tender.amount)
             if tender.change_amount:
                 paper.figure("change_given", tender.change_amount, indent=2)
+    _top_up_rows(paper, report.top_ups, report.locale)
     paper.builder.separator()
     return paper.text()
+
+
+def _top_up_rows(paper: _Paper, top_ups: list[TopUpTotal], locale: str) -> None:
+    if top_ups:
+        paper.heading("top_ups")
+        for item in top_ups:
+            paper.amount(f"{tender_label(item.tender, locale)} ({item.count})", item.amount)
+        paper.figure("top_ups_total", sum(item.amount for item in top_ups), is_bold=True)
 
 
 def z_report_text(report: ZReport, width: int = PaperWidth.WIDTH_80_MM) -> str:
@@ -251,6 +265,7 @@ def z_report_text(report: ZReport, width: int = PaperWidth.WIDTH_80_MM) -> str:
             paper.figure("change_given", tender.change_amount, indent=2)
     paper.figure("payments_total", report.payments_amount, is_bold=True)
     paper.figure("cash_rounding", report.cash_rounding_amount, indent=2)
+    _top_up_rows(paper, report.top_ups, report.locale)
 
     paper.heading("voids")
     paper.amount(f"{paper.label('count')} {report.voids.count}", report.voids.amount)
@@ -459,6 +474,7 @@ def z_report_pdf(report: ZReport, *, is_compressed: bool = True) -> bytes:
             for row in report.tenders
         ],
     )
+    _top_up_table(pdf, report.top_ups, report.locale)
 
     pdf.heading("voids")
     pdf.table(
@@ -522,6 +538,7 @@ def shift_report_pdf(report: ShiftReport, *, is_compressed: bool = True) -> byte
         (pdf.label("cash_refunds"), pdf.money(-report.cash_refunds_amount)),
         (pdf.label("cash_in"), pdf.money(report.cash_in_amount)),
         (pdf.label("cash_out"), pdf.money(-report.cash_out_amount)),
+        (pdf.label("cash_top_ups"), pdf.money(report.cash_top_ups_amount)),
         (pdf.label("expected_cash"), pdf.money(report.expected_cash_amount)),
     ]
     if report.counted_cash_amount is not None and report.difference_amount is not None:
@@ -557,4 +574,14 @@ def shift_report_pdf(report: ShiftReport, *, is_compressed: bool = True) -> byte
             for row in report.tenders
         ],
     )
+    _top_up_table(pdf, report.top_ups, report.locale)
     return pdf.build(title, is_compressed=is_compressed)
+
+
+def _top_up_table(pdf: _Pdf, top_ups: list[TopUpTotal], locale: str) -> None:
+    if top_ups:
+        pdf.heading("top_ups")
+        pdf.table(
+            [pdf.label("tender"), pdf.label("count"), pdf.label("amount")],
+            [[tender_label(row.tender, locale), str(row.count), pdf.money(row.amount)] for row in top_ups],
+        )

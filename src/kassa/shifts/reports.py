@@ -31,7 +31,7 @@ from kassa.core.money import allocate
 from kassa.orders.models import Bill, BillLine, BillStatus, LineStatus
 from kassa.orders.service import business_date_of
 from kassa.orders.totals import BASIS_POINTS, Discount, LineAmounts, bill_totals
-from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
+from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender, TopUpPayment
 from kassa.returns.models import ReturnRequest, ReturnStatus
 from kassa.shifts.models import Shift, ShiftStatus
 from kassa.shifts.schemas import (
@@ -41,6 +41,7 @@ from kassa.shifts.schemas import (
     RefundTotals,
     ShiftSummary,
     TenderTotal,
+    TopUpTotal,
     VatSales,
     VoidReason,
     VoidTotals,
@@ -313,6 +314,28 @@ async def _refunds(session: AsyncSession, store: Store, on: date) -> RefundTotal
     )
 
 
+async def _top_ups(session: AsyncSession, store: Store, on: date) -> list[TopUpTotal]:
+    """Stored-value top-ups confirmed during the business day, per tender: money taken that
+    is not a sale (it is spent later, as the stored-value tender)."""
+    start, end = _business_day_window(store, on)
+    rows = await session.execute(
+        select(TopUpPayment.tender, func.count(TopUpPayment.id), func.sum(TopUpPayment.amount))
+        .where(
+            TopUpPayment.store_id == store.id,
+            TopUpPayment.status == PaymentStatus.SUCCEEDED,
+            TopUpPayment.completed_at >= start,
+            TopUpPayment.completed_at < end,
+        )
+        .group_by(TopUpPayment.tender)
+    )
+    totals = {Tender(tender): (int(count), int(amount)) for tender, count, amount in rows.all()}
+    return [
+        TopUpTotal(tender=tender, count=totals[tender][0], amount=totals[tender][1])
+        for tender in Tender
+        if tender in totals
+    ]
+
+
 async def _voids(session: AsyncSession, store_id: int, on: date) -> VoidTotals:
     """Voided lines of every bill of the day, whatever became of the bill (a cancelled bill
     is its voided lines), at the line total they would have cost."""
@@ -468,6 +491,7 @@ async def compute_z_report(
     line_discount = sum(item.line_discount_amount for item in by_category)
     vat = sum(row.vat_amount for row in by_vat_rate)
     shifts = await _shifts(session, store.id, business_date)
+    top_ups = await _top_ups(session, store, business_date)
     return ZReport(
         store_id=store.id,
         store_name=store.name,
@@ -502,6 +526,8 @@ async def compute_z_report(
         voids=await _voids(session, store.id, business_date),
         shifts=shifts,
         over_short_amount=sum(shift.difference_amount or 0 for shift in shifts),
+        top_ups=top_ups,
+        top_ups_amount=sum(item.amount for item in top_ups),
     )
 
 

@@ -98,11 +98,19 @@ class TenderTotal(BaseModel):
     change_amount: int = 0
 
 
+class TopUpTotal(BaseModel):
+    """Money taken for members' stored-value top-ups in one tender (not sales): how many, how much."""
+
+    tender: Tender
+    count: int
+    amount: int
+
+
 class ShiftReport(BaseModel):
     """The X report of an open shift (nothing closes), or the closing report of a closed one.
 
     ``expected_cash_amount`` = opening float + cash sales - cash refunds + cash in - cash
-    out; ``difference_amount`` = counted - expected (positive: over, negative: short).
+    out + cash top-ups; ``difference_amount`` = counted - expected (positive: over, negative: short).
     Cash sales are the succeeded cash payments taken on the register during the shift, at
     the amount that counts towards the bill (the change handed back is not in the drawer).
     """
@@ -127,6 +135,10 @@ class ShiftReport(BaseModel):
     difference_amount: int | None
     movements: list[CashMovementOut]
     tenders: list[TenderTotal] = Field(description="Every tender taken on the register during the shift")
+    cash_top_ups_amount: int = Field(default=0, description="Cash taken for stored-value top-ups")
+    top_ups: list[TopUpTotal] = Field(
+        default_factory=list, description="Stored-value top-ups taken on the register, per tender"
+    )
 
 
 class CategorySales(BaseModel):
@@ -260,3 +272,8 @@ class ZReport(BaseModel):
     voids: VoidTotals
     shifts: list[ShiftSummary]
     over_short_amount: int
+    top_ups: list[TopUpTotal] = Field(
+        default_factory=list,
+        description="Stored-value top-ups confirmed during the day, per tender (not sales)",
+    )
+    top_ups_amount: int = 0

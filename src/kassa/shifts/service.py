@@ -2,7 +2,8 @@
 the X report at any time, and close with the count by denomination, recording over/short.
 
 The drawer's expected cash is derived, never stored while the shift is open: opening float
-+ cash sales - cash refunds + cash in - cash out. Cash sales are the succeeded cash
++ cash sales - cash refunds + cash in - cash out + cash taken for members' stored-value
+top-ups (``payments.TopUpPayment``). Cash sales are the succeeded cash
 payments taken on the register while the shift was open; closing stores the figures of
 that moment, so a closed shift's report never changes.
 """
@@ -25,10 +26,10 @@ from kassa.core.i18n import normalize_locale
 from kassa.core.money import Money
 from kassa.core.scope import load_scoped
 from kassa.orders.service import business_date_of
-from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender
+from kassa.payments.models import Payment, PaymentStatus, Refund, RefundStatus, Tender, TopUpPayment
 from kassa.shifts.denominations import count_cash
 from kassa.shifts.models import CashMovement, CashMovementKind, Shift, ShiftStatus
-from kassa.shifts.schemas import CashMovementOut, ShiftOut, ShiftReport, TenderTotal
+from kassa.shifts.schemas import CashMovementOut, ShiftOut, ShiftReport, TenderTotal, TopUpTotal
 from kassa.staff.models import StaffMember
 from kassa.stores.models import Register, Store
 from kassa.stores.service import store_topic
@@ -54,10 +55,18 @@ class CashFigures:
     cash_refunds: int
     cash_in: int
     cash_out: int
+    cash_top_ups: int = 0
 
     @property
     def expected(self) -> int:
-        return self.opening_float + self.cash_sales - self.cash_refunds + self.cash_in - self.cash_out
+        return (
+            self.opening_float
+            + self.cash_sales
+            - self.cash_refunds
+            + self.cash_in
+            - self.cash_out
+            + self.cash_top_ups
+        )
 
 
 def _announce(session: AsyncSession, shift: Shift, name: str) -> None:
@@ -196,6 +205,42 @@ async def _cash_refunds(session: AsyncSession, shift: Shift, until: datetime) ->
     return int(total or 0)
 
 
+async def _cash_top_ups(session: AsyncSession, shift: Shift, until: datetime) -> int:
+    """Cash taken into this register's drawer for stored-value top-ups during the shift."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(TopUpPayment.amount), 0)).where(
+            TopUpPayment.register_id == shift.register_id,
+            TopUpPayment.tender == Tender.CASH,
+            TopUpPayment.status == PaymentStatus.SUCCEEDED,
+            TopUpPayment.completed_at >= shift.opened_at,
+            TopUpPayment.completed_at < until,
+        )
+    )
+    return int(total or 0)
+
+
+async def top_up_totals(session: AsyncSession, shift: Shift, until: datetime) -> list[TopUpTotal]:
+    """Stored-value top-ups taken on the shift's register while it was open, per tender."""
+    rows = await session.execute(
+        select(
+            TopUpPayment.tender, func.count(TopUpPayment.id), func.coalesce(func.sum(TopUpPayment.amount), 0)
+        )
+        .where(
+            TopUpPayment.register_id == shift.register_id,
+            TopUpPayment.status == PaymentStatus.SUCCEEDED,
+            TopUpPayment.completed_at >= shift.opened_at,
+            TopUpPayment.completed_at < until,
+        )
+        .group_by(TopUpPayment.tender)
+    )
+    totals = {Tender(tender): (int(count), int(amount)) for tender, count, amount in rows.all()}
+    return [
+        TopUpTotal(tender=tender, count=totals[tender][0], amount=totals[tender][1])
+        for tender in Tender
+        if tender in totals
+    ]
+
+
 async def _movement_totals(session: AsyncSession, shift_id: int) -> tuple[int, int]:
     row = (
         await session.execute(
@@ -234,12 +279,19 @@ async def cash_figures(session: AsyncSession, shift: Shift, until: datetime | No
             shift.cash_refunds_amount,
             shift.cash_in_amount,
             shift.cash_out_amount,
+            shift.cash_top_ups_amount or 0,
         )
     end = until or utc_now()
     sales, count = await _cash_sales(session, shift, end)
     cash_in, cash_out = await _movement_totals(session, shift.id)
     return CashFigures(
-        shift.opening_float_amount, sales, count, await _cash_refunds(session, shift, end), cash_in, cash_out
+        shift.opening_float_amount,
+        sales,
+        count,
+        await _cash_refunds(session, shift, end),
+        cash_in,
+        cash_out,
+        await _cash_top_ups(session, shift, end),
     )
 
 
@@ -311,6 +363,7 @@ async def close_shift(
     shift.cash_refunds_amount = figures.cash_refunds
     shift.cash_in_amount = figures.cash_in
     shift.cash_out_amount = figures.cash_out
+    shift.cash_top_ups_amount = figures.cash_top_ups
     shift.expected_cash_amount = figures.expected
     shift.counted_cash_amount = counted
     shift.counted_denominations = stored
@@ -434,4 +487,6 @@ async def shift_report(
         difference_amount=shift.difference_amount,
         movements=[CashMovementOut.model_validate(item) for item in movements],
         tenders=await _tenders(session, shift, until),
+        cash_top_ups_amount=figures.cash_top_ups,
+        top_ups=await top_up_totals(session, shift, until),
     )
