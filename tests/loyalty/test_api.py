@@ -106,7 +106,9 @@ async def test_a_member_is_topped_up_once_per_key_and_sees_it_all(api_shop: Shop
     assert first["top_up"]["tender"] == "card"
     again = await shop.call("POST", path, body, key=key, expect=201)
     assert (again["id"], again["top_up"]["id"]) == (first["id"], first["top_up"]["id"])
-    other = await shop.call("POST", path, {"amount": 1, "tender": "card", "approval_code": "1"}, key=key, expect=422)
+    other = await shop.call(
+        "POST", path, {"amount": 1, "tender": "card", "approval_code": "1"}, key=key, expect=422
+    )
     assert other["errors"][0]["field"] == "idempotency_key"
     missing = await shop.call("POST", path, {"amount": 100, "tender": "card"}, expect=422)
     assert missing["code"] == "validation_failed"

@@ -260,10 +260,11 @@ async def top_up(
     )
     if done.charge is not None:
         # The pending top-up is stored before the provider is asked (as for bill payments).
+        top_up_id = done.charge.payment_id
         await commit(session)
         await payment_top_ups.charge_top_up(database_of(request), actor, done.charge)
         session.expire_all()
-        done = await service.get_top_up(session, actor, done.payment.id)
+        done = await service.get_top_up(session, actor, top_up_id)
     return _top_up_out(done)
 
 

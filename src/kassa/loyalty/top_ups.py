@@ -205,22 +205,30 @@ async def top_up(
         raise ValidationFailed(
             "a top-up is money taken at a register; log in at one with your PIN", field="register_id"
         )
-    account = await lock_account(session, member)  # one member's top-ups queue here
-    if amount.currency != account.currency:
-        raise ValidationFailed(f"the card holds {account.currency}, not {amount.currency}", field="amount")
+    earlier = await payments.top_up_by_key(session, actor.store_id, idempotency_key)
+    if earlier is not None:  # a retry answers the first top-up, even once the shift closed
+        _same_request(earlier, member.id, amount.amount, chosen)
+        return await _as_top_up(session, earlier)
+    # Everything that can refuse is checked before the account row is made or locked.
     options = top_up_options_of(await loyalty_settings(session, member.organization_id))
+    if amount.currency != options.currency:
+        raise ValidationFailed(f"the card holds {options.currency}, not {amount.currency}", field="amount")
     if not 0 < amount.amount <= options.maximum_amount:
         raise ValidationFailed(
-            f"a top-up is more than zero and at most {Money(options.maximum_amount, account.currency)}",
+            f"a top-up is more than zero and at most {Money(options.maximum_amount, options.currency)}",
             field="amount",
             extra={"maximum_amount": options.maximum_amount},
         )
+    if chosen == Tender.CASH and await shifts.current_shift_id(session, actor.register_id) is None:
+        raise ShiftNotOpen("open a shift on this register first: cash goes into its drawer", field="tender")
+    await payments.check_top_up_request(session, actor.store_id, chosen, approval_code, payment_code)
+    account = await lock_account(session, member)  # one member's top-ups queue here
     existing = await payments.top_up_by_key(session, actor.store_id, idempotency_key)
     if existing is not None:
         _same_request(existing, member.id, amount.amount, chosen)
         return await _as_top_up(session, existing)
     shift_id = await shifts.current_shift_id(session, actor.register_id)
-    if chosen == Tender.CASH and shift_id is None:
+    if chosen == Tender.CASH and shift_id is None:  # closed meanwhile
         raise ShiftNotOpen("open a shift on this register first: cash goes into its drawer", field="tender")
     payment, charge = await payments.take_top_up_payment(
         session,

@@ -38,7 +38,7 @@ from kassa.payments.providers import (
     PaymentProvider,
     ProviderError,
 )
-from kassa.payments.providers.card_terminal import CardCharge
+from kassa.payments.providers.card_terminal import APPROVAL_CODE_MAX_LENGTH, CardCharge
 from kassa.payments.service import WALLET_TENDERS, WalletCharge, card_terminal_for, new_out_trade_no
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,24 @@ class NewTopUp:
     shift_id: int | None = None
     approval_code: str | None = None
     payment_code: str | None = None
+
+
+async def check_top_up_request(
+    session: AsyncSession, store_id: int, tender: Tender, approval_code: str | None, payment_code: str | None
+) -> None:
+    """Refuse, before anything is written, what cannot be money: a card without the
+    terminal's approval code, a payment code that is not one, a wallet the store has not set up."""
+    if tender == Tender.CARD:
+        terminal = await card_terminal_for(session, store_id)
+        code = (approval_code or "").strip()
+        if terminal.needs_approval_code and not 0 < len(code) <= APPROVAL_CODE_MAX_LENGTH:
+            raise ValidationFailed("type the approval code the terminal printed", field="approval_code")
+    elif tender in WALLET_TENDERS:
+        if payment_code is not None and not (payment_code.isdigit() and 10 <= len(payment_code) <= 32):
+            raise ValidationFailed(
+                "a payment code is the 10 to 32 digits under the barcode", field="payment_code"
+            )
+        await provider_for(session, store_id, tender)
 
 
 async def top_up_by_key(session: AsyncSession, store_id: int, idempotency_key: str) -> TopUpPayment | None:
