@@ -68,7 +68,7 @@ async def definition_of(session: AsyncSession, actor: Actor, definition_id: int)
 
 def _required_permission(source: CouponSource) -> Permission:
     # Staff give a coupon at the counter; campaigns (and the birthday run) are the owner's.
-    return Permission.MEMBER_MANAGE if source == CouponSource.STAFF else Permission.SETTINGS_MANAGE
+    return Permission.MEMBER_COUPON_ISSUE if source == CouponSource.STAFF else Permission.SETTINGS_MANAGE
 
 
 async def issue_coupon(

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFil
 
 from kassa.core import idempotency
 from kassa.core.auth import Permission
-from kassa.core.database import utc_now
+from kassa.core.database import commit, utc_now
 from kassa.core.errors import ValidationFailed
-from kassa.members import analytics, profile, service, transfer
+from kassa.members import access, analytics, profile, service, transfer
 from kassa.members.schemas import (
     ActiveMembersOut,
     ConsentIn,
@@ -24,6 +24,9 @@ from kassa.members.schemas import (
     MemberPageOut,
     MemberProfileOut,
     MemberUpdate,
+    PhoneChangeCodeIn,
+    PhoneChangeCodeOut,
+    PhoneChangeIn,
     SpendGroupOut,
     UsualItemOut,
     WeekCountOut,
@@ -73,7 +76,7 @@ async def register_member(
     )
     if idempotency_key:
         await idempotency.remember(session, scope, idempotency_key, {"member_id": member.id})
-    return MemberOut.model_validate(member)
+    return MemberOut.model_validate(access.member_view(actor, member))
 
 
 @router.get("/members", response_model=list[MemberOut], summary="Find members")
@@ -91,7 +94,8 @@ async def find_members(
     limit: Annotated[int, Query(ge=1, le=service.MAX_SEARCH_LIMIT)] = service.SEARCH_LIMIT,
 ) -> list[MemberOut]:
     return [
-        MemberOut.model_validate(item) for item in await service.find_members(session, actor, q, limit=limit)
+        MemberOut.model_validate(access.member_view(actor, item))
+        for item in await service.find_members(session, actor, q, limit=limit)
     ]
 
 
@@ -141,8 +145,9 @@ async def list_members(
     """The latest sign-ups first, each with their figures (closed bills; paid = total +
     cash rounding, less succeeded refunds; a visit is a closed bill)."""
     page = await profile.list_members(session, actor, filters, offset=offset, limit=limit)
+    items = [{"member": access.member_view(actor, row.member), "figures": row.figures} for row in page.rows]
     return MemberPageOut.model_validate(
-        {"items": page.rows, "total": page.total, "offset": page.offset, "limit": page.limit}
+        {"items": items, "total": page.total, "offset": page.offset, "limit": page.limit}
     )
 
 
@@ -243,7 +248,7 @@ async def import_members(
 
 @router.get("/members/{member_id}", response_model=MemberOut)
 async def get_member(member_id: int, actor: CurrentActor, session: Session) -> MemberOut:
-    return MemberOut.model_validate(await service.get_member(session, actor, member_id))
+    return MemberOut.model_validate(await access.get_member_view(session, actor, member_id))
 
 
 @router.patch("/members/{member_id}", response_model=MemberOut)
@@ -251,7 +256,39 @@ async def update_member(
     member_id: int, body: MemberUpdate, actor: CurrentActor, session: Session
 ) -> MemberOut:
     changes = service.MemberChanges(**body.model_dump(exclude_unset=True))
-    return MemberOut.model_validate(await service.update_member(session, actor, member_id, changes))
+    member = await service.update_member(session, actor, member_id, changes)
+    return MemberOut.model_validate(access.member_view(actor, member))
+
+
+@router.post(
+    "/members/{member_id}/phone-change-code",
+    response_model=PhoneChangeCodeOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Text a code to the member's current number, to change it",
+)
+async def send_phone_change_code(
+    member_id: int, body: PhoneChangeCodeIn, actor: CurrentActor, session: Session
+) -> PhoneChangeCodeOut:
+    """The phone number is the member's portal login: staff without `member.phone_change`
+    change it with a code sent to the current number (shown masked in the message log)."""
+    sent = await access.send_phone_change_code(session, actor, member_id, body.phone)
+    return PhoneChangeCodeOut(message_id=sent.message.id, sent_to=sent.sent_to)
+
+
+@router.post(
+    "/members/{member_id}/phone", response_model=MemberOut, summary="Change the member's phone number"
+)
+async def change_phone(
+    member_id: int, body: PhoneChangeIn, actor: CurrentActor, session: Session
+) -> MemberOut:
+    """With `member.phone_change` (managers), or with the `code` texted to the current number
+    (a wrong code counts: five and it is used up)."""
+    result = await access.change_phone(session, actor, member_id, body.phone, code=body.code)
+    if result.error is not None:
+        await commit(session)  # the wrong try counts
+        raise result.error
+    assert result.member is not None
+    return MemberOut.model_validate(access.member_view(actor, result.member))
 
 
 @router.post("/members/{member_id}/consents", response_model=ConsentOut, status_code=status.HTTP_201_CREATED)
@@ -285,7 +322,16 @@ async def member_profile(
     result = await profile.member_profile(
         session, actor, member_id, history_limit=history_limit, history_offset=history_offset
     )
-    return MemberProfileOut.model_validate(result)
+    return MemberProfileOut.model_validate(
+        {
+            "member": access.member_view(actor, result.member),
+            "currency": result.currency,
+            "figures": result.figures,
+            "favourites": result.favourites,
+            "history": result.history,
+            "history_total": result.history_total,
+        }
+    )
 
 
 @router.get(

@@ -66,6 +66,29 @@ class MemberOut(BaseModel):
     registration_source: RegistrationSource
     created_at: datetime
     updated_at: datetime
+    contacts_visible: bool = Field(
+        default=True,
+        description="False: you may not read contact details (member.contacts_view); the phone "
+        "shows its last 4 digits and e-mail, birthday, gender, address and notes are left out",
+    )
+
+
+class PhoneChangeCodeIn(BaseModel):
+    phone: str = Field(min_length=1, max_length=40, description="The new number, any format")
+
+
+class PhoneChangeCodeOut(BaseModel):
+    message_id: int
+    sent_to: str = Field(description="The member's current number, masked")
+
+
+class PhoneChangeIn(BaseModel):
+    phone: str = Field(min_length=1, max_length=40, description="The new number, any format")
+    code: str | None = Field(
+        default=None,
+        max_length=12,
+        description="The code texted to the current number; not needed with member.phone_change",
+    )
 
 
 class ConsentIn(BaseModel):

@@ -21,7 +21,7 @@ from kassa.core import audit
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import utc_now
 from kassa.core.erasure import ErasedMember, erased_phone
-from kassa.core.errors import Conflict, ValidationFailed
+from kassa.core.errors import Conflict, PermissionDenied, ValidationFailed
 from kassa.core.phones import is_last4, last4, looks_like_phone, normalize_phone, try_normalize_phone
 from kassa.core.scope import load_scoped
 from kassa.members.cards import is_card_number, new_card_number
@@ -305,7 +305,8 @@ async def update_member(
     session: AsyncSession, actor: Actor, member_id: int, changes: MemberChanges
 ) -> Member:
     """Change a member's details. A new phone number must be valid and not another
-    member's; the card number, registration and consents never change here."""
+    member's, and needs ``member.phone_change`` (else: ``access.change_phone`` with the code
+    sent to the old number); the card number, registration and consents never change here."""
     actor.require(Permission.MEMBER_MANAGE)
     member = await get_member(session, actor, member_id)
     if member.erased_at is not None:
@@ -334,6 +335,14 @@ async def update_member(
             taken = await _member_id_by_phone(session, actor.organization_id, new_phone)
             if taken is not None:
                 raise _phone_taken(taken)
+            if not actor.can(Permission.MEMBER_PHONE_CHANGE):
+                # The number is the member's portal login: a manager changes it, or the
+                # cashier with the code texted to the old number (``access.change_phone``).
+                raise PermissionDenied(
+                    "a phone number change needs a manager, or the code sent to the member's current number",
+                    field="phone",
+                    extra={"permission": Permission.MEMBER_PHONE_CHANGE.value},
+                )
     changed = sorted(name for name, value in values.items() if getattr(member, name) != value)
     for name in changed:
         setattr(member, name, values[name])

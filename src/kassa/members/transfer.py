@@ -124,8 +124,10 @@ async def export_members(
     filters: MemberFilter | None = None,
 ) -> bytes:
     """The members a filter selects (default: all but erased ones), in sign-up order, with
-    their figures. A bulk copy of personal data: back-office staff only, and audited."""
+    their figures. A bulk copy of personal data: back-office staff who may read contact
+    details (``member.contacts_view``) only, and audited."""
     actor.require(Permission.BACK_OFFICE)
+    actor.require(Permission.MEMBER_CONTACTS_VIEW)
     query = await filtered_members(session, actor, filters or MemberFilter())
     member_ids = list((await session.scalars(query.with_only_columns(Member.id).order_by(Member.id))).all())
     local = await local_settings(session, actor)

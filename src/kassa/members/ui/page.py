@@ -11,8 +11,8 @@ from nicegui import ui
 from kassa.core.auth import Actor, Permission
 from kassa.core.database import get_database, utc_now
 from kassa.core.errors import KassaError
-from kassa.core.phones import display_phone
 from kassa.members import analytics, profile, service, transfer
+from kassa.members.access import shown_phone
 from kassa.members.models import Gender
 from kassa.members.ui.analytics import AnalyticsPanel
 from kassa.members.ui.common import (
@@ -251,7 +251,7 @@ class MemberList:
             {
                 "id": row.member.id,
                 "name": row.member.name,
-                "phone": display_phone(row.member.phone_e164, context.local.phone_region),
+                "phone": shown_phone(context.actor, row.member.phone_e164, context.local.phone_region),
                 "card": row.member.card_number,
                 "tags": ", ".join(row.member.tags),
                 "visits": row.figures.visits,

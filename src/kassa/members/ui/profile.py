@@ -12,8 +12,7 @@ from kassa.core.database import get_database
 from kassa.core.errors import KassaError
 from kassa.core.i18n import format_money
 from kassa.core.money import Money
-from kassa.core.phones import display_phone
-from kassa.members import profile, service
+from kassa.members import access, profile, service
 from kassa.members.models import ConsentKind
 from kassa.members.ui.common import (
     BILL_STATUS_LABELS,
@@ -46,6 +45,8 @@ async def member_dialog(context: PageContext, member_id: int, refresh: Refresh) 
     member = result.member
     figures = result.figures
     can_manage = actor.can(Permission.MEMBER_MANAGE)
+    # Without member.contacts_view: name, card, figures; the phone masked, no e-mail or notes.
+    seen = access.member_view(actor, member)
 
     def money(amount: int) -> str:
         return format_money(Money(amount, result.currency), context.locale)
@@ -55,8 +56,9 @@ async def member_dialog(context: PageContext, member_id: int, refresh: Refresh) 
         ui.card().classes("items-stretch gap-2").style("width: min(760px, 96vw); max-width: 96vw"),
     ):
         ui.label(member.name).classes("text-xl font-bold").props('data-testid="profile-name"')
-        ui.label(f"{display_phone(member.phone_e164, context.local.phone_region)} · {member.card_number}")
-        details = [member.email or "", _(GENDER_LABELS[member.gender])]
+        phone = access.shown_phone(actor, member.phone_e164, context.local.phone_region)
+        ui.label(f"{phone} · {member.card_number}").props('data-testid="profile-phone"')
+        details = [seen.email or "", _(GENDER_LABELS[seen.gender]) if seen.contacts_visible else ""]
         ui.label(" · ".join(item for item in details if item)).classes("text-sm opacity-70")
         with ui.element("div").classes("w-full grid gap-2 grid-cols-2 sm:grid-cols-4"):
             figure(_("Total spend"), money(figures.total_spend_amount), "profile-spend")
@@ -82,12 +84,15 @@ async def member_dialog(context: PageContext, member_id: int, refresh: Refresh) 
         tags = ui.input(_("Tags (separated by commas)"), value=", ".join(member.tags)).props(
             f'{FIELD} data-testid="profile-tags"'
         )
-        notes = ui.textarea(_("Notes"), value=member.notes).props(
+        notes = ui.textarea(_("Notes"), value=seen.notes).props(
             f'{FIELD} autogrow data-testid="profile-notes"'
         )
+        notes.set_visibility(seen.contacts_visible)
         if not can_manage:
             tags.disable()
             notes.disable()
+        if can_manage and not member.erased_at:
+            phone_change_panel(context, member_id, refresh)
 
         ui.label(_("Favourite items")).classes("text-lg font-bold mt-2")
         if not result.favourites:
@@ -142,7 +147,9 @@ async def member_dialog(context: PageContext, member_id: int, refresh: Refresh) 
                         session,
                         actor,
                         member_id,
-                        service.MemberChanges(tags=split_tags(tags.value), notes=notes.value or ""),
+                        service.MemberChanges(tags=split_tags(tags.value), notes=notes.value or "")
+                        if seen.contacts_visible
+                        else service.MemberChanges(tags=split_tags(tags.value)),
                     )
             except KassaError as error:
                 notify_error(error)
@@ -173,6 +180,60 @@ async def member_dialog(context: PageContext, member_id: int, refresh: Refresh) 
             ui.button(_("Close"), on_click=dialog.close).classes(TOUCH).props("flat")
     dialog.on("hide", dialog.delete)
     dialog.open()
+
+
+def phone_change_panel(context: PageContext, member_id: int, refresh: Refresh) -> None:
+    """The phone number is the member's portal login: a manager changes it at once; other
+    staff send a code to the current number and type the code the member reads out."""
+    _ = gettext()
+    actor = context.actor
+    can_change = actor.can(Permission.MEMBER_PHONE_CHANGE)
+    with (
+        ui.expansion(_("Change the phone number"), icon="phone")
+        .classes("w-full rounded border")
+        .props('dense data-testid="profile-phone-change"')
+    ):
+        new_phone = ui.input(_("New phone number")).props(f'{FIELD} type=tel data-testid="profile-new-phone"')
+        code = ui.input(_("Code sent to the current number")).props(
+            f'{FIELD} inputmode=numeric data-testid="profile-phone-code"'
+        )
+        code.set_visibility(not can_change)
+
+        async def send_code() -> None:
+            try:
+                async with get_database().unit_of_work() as session:
+                    sent = await access.send_phone_change_code(
+                        session, actor, member_id, new_phone.value or ""
+                    )
+            except KassaError as error:
+                notify_error(error)
+                return
+            ui.notify(_("Code sent to {phone}").format(phone=sent.sent_to), type="info")
+
+        async def change() -> None:
+            error: KassaError | None = None
+            try:
+                async with get_database().unit_of_work() as session:
+                    result = await access.change_phone(
+                        session, actor, member_id, new_phone.value or "", code=code.value or None
+                    )
+                    error = result.error  # a wrong code still counts: committed, then shown
+            except KassaError as raised:
+                error = raised
+            if error is not None:
+                notify_error(error)
+                return
+            ui.notify(_("Phone number changed"), type="positive")
+            await refresh()
+
+        with ui.row().classes("w-full justify-end gap-2"):
+            if not can_change:
+                ui.button(_("Send the code"), icon="sms", on_click=send_code).classes(TOUCH).props(
+                    'flat no-caps data-testid="profile-phone-send-code"'
+                )
+            ui.button(_("Change"), icon="check", on_click=change).classes(TOUCH).props(
+                'unelevated no-caps data-testid="profile-phone-submit"'
+            )
 
 
 def history_row(context: PageContext, bill: profile.HistoryBill) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core.database import get_database
 from kassa.core.errors import KassaError
-from kassa.core.phones import display_phone
 from kassa.members import service as members
+from kassa.members.access import shown_phone
 from kassa.members.models import Member
 from kassa.orders import service as orders
 from kassa.orders.ui.hooks import MEMBER_ACTIONS
@@ -104,7 +104,9 @@ async def member_dialog(screen: RegisterScreen) -> None:
                     dialog.submit(member.id)
 
             ui.button(
-                f"{member.name} · {display_phone(member.phone_e164, region)} · {member.card_number}",
+                " · ".join(
+                    (member.name, shown_phone(screen.actor, member.phone_e164, region), member.card_number)
+                ),
                 on_click=pick,
             ).props("no-caps unelevated color=teal-1 text-color=teal-10 align=left").classes(
                 "w-full min-h-[56px] text-base"

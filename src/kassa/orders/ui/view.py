@@ -16,9 +16,9 @@ from kassa.catalog.products import localized_name
 from kassa.core.auth import Actor
 from kassa.core.i18n import N_
 from kassa.core.money import Money, minor_unit_exponent
-from kassa.core.phones import display_phone
 from kassa.floor import service as floor_service
 from kassa.floor.models import DiningTable, FloorArea
+from kassa.members.access import shown_phone
 from kassa.members.models import Member
 from kassa.orders import service as orders
 from kassa.orders.models import Bill, BillStatus, LineStatus, OrderType
@@ -188,7 +188,7 @@ async def _member_brief(session: AsyncSession, actor: Actor, member_id: int) -> 
     return MemberBrief(
         id=member.id,
         name=member.name,
-        phone=display_phone(member.phone_e164, store.phone_region if store else "CN"),
+        phone=shown_phone(actor, member.phone_e164, store.phone_region if store else "CN"),
         card_number=member.card_number,
         facts=tuple(facts),
     )
