@@ -62,7 +62,18 @@ async def test_register_find_change_and_consent_round_trip(shop: Shop) -> None:
     for query in ("+86 138-0013-8000", "0086 13800138000", "8000", created["card_number"], "li n"):
         found = await shop.call("GET", f"/members?q={query.replace('+', '%2B')}", role=Role.WAITER)
         assert [item["id"] for item in found] == [member_id], query
-    assert await shop.call("GET", f"/members/{member_id}", role=Role.WAITER) == created
+    assert await shop.call("GET", f"/members/{member_id}", role=Role.CASHIER) == created
+    # a waiter sees the name and card, not the contact details
+    assert await shop.call("GET", f"/members/{member_id}", role=Role.WAITER) == {
+        **created,
+        "phone": "•••• 8000",
+        "email": None,
+        "birthday": None,
+        "gender": "unspecified",
+        "address": None,
+        "notes": "",
+        "contacts_visible": False,
+    }
     # change
     changed = await shop.call("PATCH", f"/members/{member_id}", {"name": "Li Na 李娜", "email": None})
     assert (changed["name"], changed["email"], changed["tags"]) == ("Li Na 李娜", None, ["vip"])
