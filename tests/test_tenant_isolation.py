@@ -42,7 +42,7 @@ PUBLIC = {
     "POST /api/v1/auth/pin",
     "POST /api/v1/auth/password",
     "GET /api/v1/registers/{register_id}/staff",
-    "POST /api/v1/payments/notifications/{tender}",
+    "POST /api/v1/payments/notifications/{tender}/{store_id}",
     "POST /api/v1/notifications/webhooks/{provider}/inbound",
     "POST /api/v1/notifications/webhooks/{provider}/delivery",
     "GET /api/v1/stores/{store_id}/reservations/availability",
