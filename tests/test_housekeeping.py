@@ -22,7 +22,7 @@ from kassa.core.settings import Settings
 from kassa.housekeeping import DAILY_KIND, ensure_daily_job, purge, run_daily
 from kassa.notifications.models import OtpCode
 from kassa.portal.models import PortalSession
-from kassa.staff.models import StaffSession
+from kassa.staff.models import LoginThrottle, StaffSession
 from tests.factories import make_organization, make_staff, make_store
 from tests.members.conftest import make_member, make_member_shop
 from tests.returns.conftest import Worker
@@ -37,6 +37,7 @@ NOTHING_DELETED = {
     "portal_sessions": 0,
     "staff_sessions": 0,
     "notification_otps": 0,
+    "login_throttles": 0,
     "idempotency_records": 0,
 }
 
@@ -119,6 +120,17 @@ async def test_purge_deletes_rows_past_their_retention_and_keeps_the_rest(
         )
         for expires_at in (now - timedelta(days=2), now - timedelta(hours=1))
     ]
+    # password-login throttles: forgotten a day after the last failure unless still locked
+    throttles = [
+        LoginThrottle(scope="account", subject=f"guess-{index}@example.com", failed_attempts=3, **fields)
+        for index, fields in enumerate(
+            (
+                {"last_failure_at": now - timedelta(days=2)},
+                {"last_failure_at": now - timedelta(hours=1)},
+                {"last_failure_at": now - timedelta(days=2), "locked_until": now + timedelta(minutes=5)},
+            )
+        )
+    ]
     # idempotency keys as the API leaves them: reserved, and answered unless the request died
     for key, answer, days_ago in (
         ("answered-old", {"bill_id": 1}, 31),
@@ -133,7 +145,7 @@ async def test_purge_deletes_rows_past_their_retention_and_keeps_the_rest(
             .where(IdempotencyRecord.key == key)
             .values(created_at=now - timedelta(days=days_ago))
         )
-    session.add_all([*portal_sessions, *staff_sessions, *codes])
+    session.add_all([*portal_sessions, *staff_sessions, *codes, *throttles])
     await session.commit()
 
     # when the purge runs
@@ -146,9 +158,10 @@ async def test_purge_deletes_rows_past_their_retention_and_keeps_the_rest(
         "portal_sessions": 1,
         "staff_sessions": 1,
         "notification_otps": 1,
+        "login_throttles": 1,
         "idempotency_records": 1,
     }
-    assert (report.is_complete, report.total) == (True, 6)
+    assert (report.is_complete, report.total) == (True, 7)
     assert await _remaining(
         session,
         OutboxMessage,
@@ -168,6 +181,10 @@ async def test_purge_deletes_rows_past_their_retention_and_keeps_the_rest(
         staff_sessions[2].id,
     }
     assert await _remaining(session, OtpCode, *(row.id for row in codes)) == {codes[1].id}
+    assert await _remaining(session, LoginThrottle, *(row.id for row in throttles)) == {
+        throttles[1].id,
+        throttles[2].id,
+    }
     remaining_keys = await session.scalars(select(IdempotencyRecord.key).order_by(IdempotencyRecord.key))
     assert remaining_keys.all() == ["answered-new", "unanswered-old"]
 
@@ -318,6 +335,7 @@ def test_kassa_housekeeping_prints_what_it_deleted(tmp_path: Path) -> None:
         "portal_sessions               0",
         "staff_sessions                0",
         "notification_otps             0",
+        "login_throttles               0",
         "idempotency_records           0",
         "total                         1",
     ]

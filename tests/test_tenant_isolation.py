@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kassa.core.auth import Role
+from kassa.core.auth import Permission, Role
 from kassa.core.database import Database
 from kassa.notifications import service as notifications
 from kassa.notifications.providers.log import LogProvider
@@ -42,7 +42,7 @@ PUBLIC = {
     "POST /api/v1/auth/pin",
     "POST /api/v1/auth/password",
     "GET /api/v1/registers/{register_id}/staff",
-    "POST /api/v1/payments/notifications/{tender}",
+    "POST /api/v1/payments/notifications/{tender}/{store_id}",
     "POST /api/v1/notifications/webhooks/{provider}/inbound",
     "POST /api/v1/notifications/webhooks/{provider}/delivery",
     "GET /api/v1/stores/{store_id}/reservations/availability",
@@ -180,6 +180,15 @@ async def _populate(shop: Shop, portal: Portal) -> Victim:
     )
     assert call.status_code in (200, 201), call.text
     ids["call_id"] = call.json()["call_id"]
+    devices = await shop.call("GET", "/register-devices", role=Role.MANAGER)
+    ids["device_id"] = devices[0]["id"]  # type: ignore[index]
+    key = await shop.call(
+        "POST",
+        "/api-keys",
+        {"name": "Victim shop", "permissions": ["bill.open"], "store_ids": [shop.store_id]},
+        role=Role.OWNER,
+    )
+    ids["api_key_id"] = key["id"]
     await portal.send_outbox()
     return victim
 
@@ -208,6 +217,8 @@ ID_FIELDS = {
     "except_reservation_id": "reservation_id",
     "assistant_id": "assistant_id",
     "call_id": "call_id",
+    "device_id": "device_id",
+    "api_key_id": "api_key_id",
     "payment_id": "payment_id",
     "refund_id": "refund_id",
     "staff_id": "staff_id",
@@ -412,7 +423,8 @@ def portal(shop: Shop, database: Database, sms: LogProvider) -> Portal:
 
 @pytest.fixture
 async def intruder_tokens(other_shop: Shop, portal: Portal, sms: LogProvider) -> dict[str, dict[str, str]]:
-    """The other organization's logins: staff of each role, a member of its portal, a phone."""
+    """The other organization's logins: staff of each role, an API key with every permission a
+    key may hold, a member of its portal, a phone."""
     tokens = {role.value: await other_shop.login(role) for role in ROLES}
     intruder_portal = Portal(other_shop, portal.database, sms)
     tokens["member"] = await intruder_portal.sign_up(new_phone(), name="Intruder")
@@ -423,6 +435,19 @@ async def intruder_tokens(other_shop: Shop, portal: Portal, sms: LogProvider) ->
         f"{API}/telephony/pair", json={"code": pairing["code"], "device_name": "P"}
     )
     tokens["phone"] = bearer(paired.json()["token"])
+    key = await other_shop.call(
+        "POST",
+        "/api-keys",
+        {
+            "name": "Intruder integration",
+            "permissions": [
+                permission.value for permission in Permission if permission != Permission.API_KEY_MANAGE
+            ],
+            "store_ids": [other_shop.store_id],
+        },
+        role=Role.OWNER,
+    )
+    tokens["api_key"] = bearer(key["key"])
     return tokens
 
 
@@ -431,7 +456,7 @@ def _logins_for(path: str, method: str, tokens: dict[str, dict[str, str]]) -> di
         return {"member": tokens["member"]}
     if (method, path) == ("POST", f"{API}/telephony/calls"):
         return {"phone": tokens["phone"]}
-    return {role.value: tokens[role.value] for role in ROLES}
+    return {**{role.value: tokens[role.value] for role in ROLES}, "api_key": tokens["api_key"]}
 
 
 async def _send(client: httpx.AsyncClient, request: Request, login: dict[str, str]) -> httpx.Response:

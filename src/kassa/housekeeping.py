@@ -8,6 +8,8 @@ What goes (everything else stays):
   ago; pending and in-flight messages are never touched;
 - portal and staff sessions expired more than a day ago;
 - one-time codes expired more than a day ago (the send limit looks back one hour);
+- password-login throttles a day after their last failure, once no lockout runs (the
+  throttle forgets its lockouts then anyway);
 - idempotency keys with a stored answer, first used more than ``idempotency_retention_days``
   ago (one without an answer is kept: its request never finished, which is worth a look).
 
@@ -29,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, select, tuple_
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kassa.core import outbox
@@ -40,7 +42,7 @@ from kassa.core.settings import Settings, get_settings
 from kassa.daily_jobs import DailyJob, job_timezone
 from kassa.notifications.models import OtpCode
 from kassa.portal.models import PortalSession
-from kassa.staff.models import StaffSession
+from kassa.staff.models import LoginThrottle, StaffSession
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ ROUND_SECONDS = 10.0
 # An expired session is kept a day, so a device coming back reads "session ended".
 SESSION_GRACE = timedelta(days=1)
 OTP_KEPT = timedelta(days=1)
+# A throttle forgets its lockouts a day after the last failure (staff/throttle.py).
+THROTTLE_FORGOTTEN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,17 @@ def purge_rules(now: datetime, settings: Settings) -> list[PurgeRule]:
         PurgeRule("portal_sessions", (PortalSession.id,), PortalSession.expires_at < now - SESSION_GRACE),
         PurgeRule("staff_sessions", (StaffSession.id,), StaffSession.expires_at < now - SESSION_GRACE),
         PurgeRule("notification_otps", (OtpCode.id,), OtpCode.expires_at < now - OTP_KEPT),
+        PurgeRule(
+            "login_throttles",
+            (LoginThrottle.id,),
+            and_(
+                or_(
+                    LoginThrottle.last_failure_at.is_(None),
+                    LoginThrottle.last_failure_at < now - THROTTLE_FORGOTTEN,
+                ),
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+            ),
+        ),
         PurgeRule(
             "idempotency_records",
             (IdempotencyRecord.scope, IdempotencyRecord.key),

@@ -27,7 +27,7 @@ from kassa.payments.providers import SimulatorProvider
 from kassa.payments.providers.alipay import AlipayProvider
 from kassa.payments.providers.wechat_pay import WeChatPayProvider
 from kassa.stores.models import Organization, Store
-from tests.factories import make_organization, make_register, make_staff, make_store
+from tests.factories import make_organization, make_store
 from tests.shop import Shop
 
 from .fake_alipay import AlipayAccount, FakeAlipay
@@ -128,23 +128,10 @@ async def test_only_the_owner_reads_and_changes_payment_providers(
         assert after == {"wechat_pay": "simulator", "alipay": "simulator"}
 
 
-async def _other_organizations_owner(shop: Shop, session: AsyncSession) -> dict[str, str]:
-    organization = await make_organization(session, name="Other Org")
-    store = await make_store(session, organization)
-    register = await make_register(session, store)
-    owner = await make_staff(session, store, role=Role.OWNER, pin="9999")
-    await session.commit()
-    response = await shop.client.post(
-        "/api/v1/auth/pin", json={"register_id": register.id, "staff_id": owner.id, "pin": "9999"}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def test_another_organizations_owner_finds_no_such_store(
-    shop: Shop, session: AsyncSession, wechat_pay_account: WeChatPayAccount
+    shop: Shop, other_shop: Shop, wechat_pay_account: WeChatPayAccount
 ) -> None:
-    headers = await _other_organizations_owner(shop, session)
+    headers = await other_shop.login(Role.OWNER)
     base = f"/api/v1/stores/{shop.store_id}/payment-providers"
 
     answers = [
