@@ -250,6 +250,19 @@ def _settings_card(actor: Actor, data: PageData) -> None:
         ui.button(_("Add a top-up rule"), icon="add", on_click=add_top_up_rule).props(
             'flat no-caps data-testid="add-top-up-rule"'
         ).classes(TOUCH)
+        with ui.grid().classes("w-full gap-3 grid-cols-1 sm:grid-cols-2"):
+            presets = ui.input(
+                _("Top-up amounts offered (separated by commas; empty: the defaults)"),
+                value=", ".join(
+                    format_price(amount, data.currency) for amount in settings.top_up_presets or []
+                ),
+            ).props('outlined dense data-testid="top-up-presets"')
+            maximum = ui.input(
+                _("Most one top-up may be (empty: the default)"),
+                value=format_price(settings.maximum_top_up_amount, data.currency)
+                if settings.maximum_top_up_amount
+                else "",
+            ).props('outlined dense inputmode=decimal data-testid="top-up-maximum"')
 
         async def save() -> None:
             try:
@@ -276,6 +289,15 @@ def _settings_card(actor: Actor, data: PageData) -> None:
                     ],
                     birthday_coupon_definition_id=int(birthday.value) or None,
                     birthday_days_before=_whole(days_before.value, "birthday_days_before") or 0,
+                    top_up_presets=[
+                        _amount(item, data.currency, "top_up_presets")
+                        for item in (presets.value or "").replace("，", ",").split(",")
+                        if item.strip()
+                    ]
+                    or None,
+                    maximum_top_up_amount=_amount(maximum.value, data.currency, "maximum_top_up_amount")
+                    if (maximum.value or "").strip()
+                    else None,
                 )
                 async with get_database().unit_of_work() as session:
                     await loyalty.update_loyalty_settings(session, actor, values)
