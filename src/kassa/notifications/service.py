@@ -561,7 +561,7 @@ async def deliver_message(claimed: ClaimedMessage) -> None:
             )
             return
     summary = "; ".join(problems) or "no provider for this channel"
-    if claimed.attempts >= claimed.max_attempts:
+    if claimed.is_last_attempt:
         await _give_up(message_id, claimed.id, None, summary)
     else:
         await _settle(message_id, error=summary[:500])
