@@ -4,6 +4,7 @@ lower capability only knows a registry, the higher one fills it in here."""
 
 from __future__ import annotations
 
+from kassa.deliveries.service import register_resend_hook
 from kassa.loyalty import checkout as loyalty_checkout
 from kassa.members import service as members
 from kassa.members.service import handle_stop_reply
@@ -21,6 +22,8 @@ from kassa.telephony.erasure import scrub_calls
 
 
 def install_hooks() -> None:
+    # A dead SMS sent again waits again in the message log too.
+    register_resend_hook(notifications.SEND_KIND, notifications.requeue_for_resend)
     install_return_hooks()
     install_reservation_hooks()
     notifications.register_unmatched_handler(handle_stop_reply)

@@ -55,6 +55,9 @@ class Permission(StrEnum):
     DEVICE_MANAGE = "device.manage"
     # Create and revoke the organization's API keys (integrations); owners only.
     API_KEY_MANAGE = "api_key.manage"
+    # See the messages Kassa gave up on (a receipt, an SMS), send them again, cancel one
+    # that waits (a receipt for a printer that is off).
+    MESSAGE_RESEND = "message.resend"
 
 
 _WAITER = frozenset(
@@ -73,6 +76,7 @@ _CASHIER = _WAITER | {
     Permission.CASH_DRAWER,
     Permission.RETURN_APPROVE,
     Permission.MEMBER_MANAGE,
+    Permission.MESSAGE_RESEND,
 }
 _MANAGER = _CASHIER | {
     Permission.BACK_OFFICE,

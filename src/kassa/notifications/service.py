@@ -576,6 +576,21 @@ async def _delivery_webhook_token(session: AsyncSession, organization_id: int) -
     return await webhook_token(session, organization_id)
 
 
+async def requeue_for_resend(session: AsyncSession, payload: Mapping[str, Any]) -> None:
+    """A dead send job is sent again (``kassa.deliveries``): its message waits again, so
+    the handler sends it instead of taking it for one already handed over. A one-time
+    code's sealed text is gone by then: such a message fails again, as it should."""
+    try:
+        message_id = int(payload["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == MessageStatus.FAILED)
+        .values(status=MessageStatus.QUEUED, error=None, failed_at=None)
+    )
+
+
 def register_notification_handlers(handlers: dict[str, Handler]) -> None:
     handlers[SEND_KIND] = deliver_message
 
