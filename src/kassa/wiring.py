@@ -10,6 +10,7 @@ from kassa.members import service as members
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
 from kassa.notifications.erasure import scrub_messages
+from kassa.orders import receipts
 from kassa.orders import service as orders
 from kassa.orders.erasure import scrub_bills
 from kassa.payments.member_tenders import set_member_wallet
@@ -33,6 +34,9 @@ def install_hooks() -> None:
     set_member_wallet(loyalty_checkout.LoyaltyWallet())
     if loyalty_checkout.earn_on_close not in orders.BILL_CLOSED_HOOKS:
         orders.BILL_CLOSED_HOOKS.append(loyalty_checkout.earn_on_close)
+    # After loyalty: the receipt shows the points the sale earned.
+    if receipts.print_receipt_on_close not in orders.BILL_CLOSED_HOOKS:
+        orders.BILL_CLOSED_HOOKS.append(receipts.print_receipt_on_close)
     if loyalty_checkout.give_coupon_back not in orders.BILL_DISCOUNT_REMOVED_HOOKS:
         orders.BILL_DISCOUNT_REMOVED_HOOKS.append(loyalty_checkout.give_coupon_back)
     if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:
