@@ -561,6 +561,29 @@ async def test_a_printer_that_is_off_keeps_its_queue_in_order_without_counting_a
     assert printed == off
 
 
+async def test_a_message_waiting_its_turn_in_a_lane_gets_a_full_lease_when_its_turn_comes(
+    database: Database, clock: Clock
+) -> None:
+    # Given two receipts for one printer, the first of which takes 50 s to print
+    first, second = await enqueue_to(database, "tcp://slow:9100", 2)
+    leases: dict[int, datetime | None] = {}
+
+    async def slow_printer(message: ClaimedMessage) -> None:
+        leases[message.id] = (await load(database, message.id)).lease_expires_at
+        clock.advance(50)
+
+    await OutboxWorker(database, {KIND: slow_printer}, now=clock).run_once()
+
+    # Then the second's lease was renewed when its turn came: no other worker takes it over
+    # while it prints (its claim-time lease would have had 10 s left)
+    claimed_at = clock.moment - timedelta(seconds=100)
+    assert leases == {
+        first: claimed_at + timedelta(seconds=60),
+        second: claimed_at + timedelta(seconds=50 + 60),
+    }
+    assert await statuses(database, [first, second]) == [OutboxStatus.SENT] * 2
+
+
 async def test_a_message_without_max_attempts_is_tried_until_it_is_sent(
     database: Database, clock: Clock
 ) -> None:

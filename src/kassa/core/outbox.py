@@ -11,8 +11,8 @@ nothing. ``OutboxWorker`` sends the messages later through one handler per ``kin
    two workers never take the same message; SQLite's write lock serialises claims anyway.
 2. **Handle**, outside any transaction: the handler talks to the printer or the gateway.
    Messages to one destination (``payload["destination"]``, a printer) form a lane and
-   are handed over one after another, in queue order; lanes run side by side, so one
-   printer that is off holds up no other.
+   are handed over one after another, in queue order (each gets a full lease when its
+   turn comes); lanes run side by side, so one printer that is off holds up no other.
 3. **Settle** each message in a short transaction of its own, right after its handler
    returned: sent, or back to pending with an exponential backoff with jitter (capped at
    five minutes), or dead (a ``PermanentFailure``, or the last attempt failed; a message
@@ -497,10 +497,28 @@ class OutboxWorker:
                 )
             )
 
+    async def _renew_lease(self, message: ClaimedMessage) -> bool:
+        """A full lease for a message that waited its turn in its lane (the lease was
+        counted from the claim); False if it is no longer this worker's."""
+        async with self._writing, self.database.unit_of_work() as session:
+            renewed = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == OutboxStatus.IN_FLIGHT,
+                    OutboxMessage.attempts == message.attempts,
+                )
+                .values(lease_expires_at=self.now() + timedelta(seconds=self.lease_seconds))
+                .returning(OutboxMessage.id)
+            )
+            return renewed.first() is not None
+
     async def _run_lane(self, lane: list[ClaimedMessage]) -> None:
         # Each message is settled in its own transaction before the next is handed over:
         # a crash leaves at most the one in flight unrecorded.
         for index, message in enumerate(lane):
+            if index > 0 and not await self._renew_lease(message):
+                continue  # its lease ran out while it waited its turn; another worker has it
             outcome = await self._handle(message)
             async with self._writing, self.database.unit_of_work() as session:
                 retry_at = await self._settle_one(session, outcome, self.now())
