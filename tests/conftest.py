@@ -86,7 +86,9 @@ async def connection(migrated_database: Database) -> AsyncIterator[AsyncConnecti
 @pytest.fixture
 async def database(migrated_database: Database, connection: AsyncConnection) -> AsyncIterator[Database]:
     """The app's database, with every unit of work joined to the test's transaction."""
-    bound = Database(migrated_database.url, engine=migrated_database.engine)
+    # Every unit of work joins the one test connection, so they take turns on PostgreSQL
+    # too (the outbox worker settles one lane while another lane's handler writes).
+    bound = Database(migrated_database.url, engine=migrated_database.engine, writers_take_turns=True)
     bound.sessionmaker = async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )

@@ -78,11 +78,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _run_until_serving(tmp_path: Path) -> str:
-    """`kassa run` with its database in the var directory, until it serves; what it printed."""
+def _run_until_serving(tmp_path: Path, *, working_directory: Path | None = None) -> str:
+    """`kassa run` with only KASSA_VAR_DIR saying where its files go (the database too),
+    until it serves; what it printed."""
     port = _free_port()
-    environment = {key: value for key, value in os.environ.items() if key not in {"NICEGUI_STORAGE_PATH"}} | {
-        "KASSA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'kassa.db'}",
+    left_out = {"NICEGUI_STORAGE_PATH", "KASSA_DATABASE_URL"}
+    environment = {key: value for key, value in os.environ.items() if key not in left_out} | {
         "KASSA_VAR_DIR": str(tmp_path / "var"),
         "KASSA_PORT": str(port),
         "KASSA_ENABLE_UI": "true",
@@ -91,7 +92,11 @@ def _run_until_serving(tmp_path: Path) -> str:
     log_path = tmp_path / f"run-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "kassa.cli", "run"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "kassa.cli", "run"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=working_directory,
         )
         try:
             deadline = time.monotonic() + 90
@@ -118,6 +123,31 @@ def test_kassa_run_prints_the_demo_logins_only_when_it_seeded_the_demo(tmp_path:
     assert "Kassa is at http://" in second
     assert "PIN" not in second
     assert "kassa-owner-demo" not in second
+
+
+def test_kassa_var_dir_alone_moves_the_database_whatever_the_working_directory(tmp_path: Path) -> None:
+    # Given no KASSA_DATABASE_URL, and Kassa started from a directory with no var/ in it
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    output = _run_until_serving(tmp_path, working_directory=elsewhere)
+    # Then the database is in KASSA_VAR_DIR, and nothing was written where it ran
+    assert "unable to open database file" not in output
+    assert (tmp_path / "var" / "kassa.db").is_file()
+    assert list(elsewhere.iterdir()) == []
+    with sqlite3.connect(tmp_path / "var" / "kassa.db") as connection:
+        assert connection.execute("SELECT count(*) FROM stores").fetchone() == (1,)
+
+
+def test_the_default_database_follows_the_var_directory(tmp_path: Path) -> None:
+    from kassa.core.settings import Settings
+
+    assert (
+        Settings(var_dir=tmp_path / "v").database_url == f"sqlite+aiosqlite:///{tmp_path / 'v' / 'kassa.db'}"
+    )
+    relative = Settings(var_dir=Path("data"), database_url="")
+    assert relative.database_url == f"sqlite+aiosqlite:///{Path('data').resolve() / 'kassa.db'}"
+    configured = "postgresql+asyncpg://kassa@db:5432/kassa"
+    assert Settings(var_dir=tmp_path, database_url=configured).database_url == configured
 
 
 def test_files_under_the_var_directory_are_private(tmp_path: Path) -> None:

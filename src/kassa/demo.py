@@ -108,8 +108,10 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, tuple[DemoLogi
         ],
     )
     store_actor = Actor.system(organization.id, store_id=store.id, name="demo seed")
-    await stores.add_register(session, store_actor, store.id, "Counter 1")
-    await stores.add_register(session, store_actor, store.id, "Counter 2")
+    for register_name in ("Counter 1", "Counter 2"):
+        register = await stores.add_register(session, store_actor, store.id, register_name)
+        # The demo prints every receipt as the sale closes (to its file under var/printers/).
+        register.auto_print_receipt = True
     for login in DEMO_STAFF:
         await staff.create_staff(
             session,

@@ -87,7 +87,11 @@ def purge_rules(now: datetime, settings: Settings) -> list[PurgeRule]:
             "outbox_messages.dead",
             (OutboxMessage.id,),
             # A dead message keeps no time of death; its last due time is the last attempt.
-            and_(OutboxMessage.status == OutboxStatus.DEAD, OutboxMessage.next_attempt_at < dead_cutoff),
+            # Cancelled ones (staff called them off) are kept as long.
+            and_(
+                OutboxMessage.status.in_((OutboxStatus.DEAD, OutboxStatus.CANCELLED)),
+                OutboxMessage.next_attempt_at < dead_cutoff,
+            ),
         ),
         PurgeRule("portal_sessions", (PortalSession.id,), PortalSession.expires_at < now - SESSION_GRACE),
         PurgeRule("staff_sessions", (StaffSession.id,), StaffSession.expires_at < now - SESSION_GRACE),

@@ -4,12 +4,14 @@ lower capability only knows a registry, the higher one fills it in here."""
 
 from __future__ import annotations
 
+from kassa.deliveries.service import register_resend_hook
 from kassa.loyalty import checkout as loyalty_checkout
 from kassa.loyalty.top_ups import credit_confirmed_top_up
 from kassa.members import service as members
 from kassa.members.service import handle_stop_reply
 from kassa.notifications import service as notifications
 from kassa.notifications.erasure import scrub_messages
+from kassa.orders import receipts
 from kassa.orders import service as orders
 from kassa.orders.erasure import scrub_bills
 from kassa.payments.member_tenders import set_member_wallet
@@ -23,6 +25,8 @@ from kassa.telephony.erasure import scrub_calls
 
 
 def install_hooks() -> None:
+    # A dead SMS sent again waits again in the message log too.
+    register_resend_hook(notifications.SEND_KIND, notifications.requeue_for_resend)
     install_return_hooks()
     install_reservation_hooks()
     notifications.register_unmatched_handler(handle_stop_reply)
@@ -34,6 +38,9 @@ def install_hooks() -> None:
     set_top_up_confirmed_hook(credit_confirmed_top_up)
     if loyalty_checkout.earn_on_close not in orders.BILL_CLOSED_HOOKS:
         orders.BILL_CLOSED_HOOKS.append(loyalty_checkout.earn_on_close)
+    # After loyalty: the receipt shows the points the sale earned.
+    if receipts.print_receipt_on_close not in orders.BILL_CLOSED_HOOKS:
+        orders.BILL_CLOSED_HOOKS.append(receipts.print_receipt_on_close)
     if loyalty_checkout.give_coupon_back not in orders.BILL_DISCOUNT_REMOVED_HOOKS:
         orders.BILL_DISCOUNT_REMOVED_HOOKS.append(loyalty_checkout.give_coupon_back)
     if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:

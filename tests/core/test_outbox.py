@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -411,6 +412,196 @@ async def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_outcome(
     # Then the late failure does not send the delivered message round again
     stored = await load(database, message_id)
     assert (stored.status, stored.attempts, stored.last_error) == (OutboxStatus.SENT, 2, None)
+
+
+# --- one message at a time -------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dying in the middle of a round (not an error a handler reports)."""
+
+
+async def enqueue_to(
+    database: Database, destination: str | None, count: int, *, max_attempts: int | None = 12
+) -> list[int]:
+    payload: dict[str, str] = {} if destination is None else {"destination": destination}
+    async with database.unit_of_work() as session:
+        return [
+            (
+                await enqueue(
+                    session, KIND, {**payload, "n": str(n)}, store_id=STORE_ID, max_attempts=max_attempts
+                )
+            ).id
+            for n in range(count)
+        ]
+
+
+async def statuses(database: Database, message_ids: list[int]) -> list[OutboxStatus]:
+    return [(await load(database, message_id)).status for message_id in message_ids]
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 4, 7])
+async def test_a_round_that_crashes_after_n_messages_leaves_exactly_those_n_sent(
+    database: Database, clock: Clock, crash_after: int
+) -> None:
+    # Given eight receipts for one printer, and a worker that dies while sending number N+1
+    message_ids = await enqueue_to(database, "tcp://printer:9100", 8)
+    sent: list[int] = []
+
+    async def print_then_crash(message: ClaimedMessage) -> None:
+        if len(sent) == crash_after:
+            raise Crash
+        sent.append(message.id)
+
+    worker = OutboxWorker(database, {KIND: print_then_crash}, now=clock)
+    with pytest.raises(Crash):
+        await worker.run_once()
+
+    # Then the N printed ones are recorded as sent, in queue order, and nothing else is
+    assert sent == message_ids[:crash_after]
+    assert await statuses(database, message_ids) == [OutboxStatus.SENT] * crash_after + [
+        OutboxStatus.IN_FLIGHT
+    ] * (8 - crash_after)
+
+    # And after the lease, another worker prints the rest: only the one in flight again at most
+    clock.advance(60)
+    again = ScriptedHandler()
+    assert await OutboxWorker(database, {KIND: again}, now=clock).run_once() == 8 - crash_after
+    assert [message.id for message in again.received] == message_ids[crash_after:]
+    assert await statuses(database, message_ids) == [OutboxStatus.SENT] * 8
+
+
+class SettleCountingWorker(OutboxWorker):
+    settled = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settled_two = asyncio.Event()
+
+    async def _settle_one(self, *args: Any, **kwargs: Any) -> datetime | None:
+        retry_at = await super()._settle_one(*args, **kwargs)
+        self.settled += 1
+        if self.settled == 2:
+            self.settled_two.set()
+        return retry_at
+
+
+async def test_messages_without_a_destination_are_each_recorded_as_soon_as_sent(
+    database: Database, clock: Clock
+) -> None:
+    # Given three SMS: one delivered at once, one hanging, one failing
+    message_ids = await enqueue_to(database, None, 3)
+    delivered = asyncio.Event()
+    hanging = asyncio.Event()
+
+    async def handle(message: ClaimedMessage) -> None:
+        if message.id == message_ids[0]:
+            delivered.set()
+            return
+        if message.id == message_ids[1]:
+            await hanging.wait()
+            return
+        raise OSError("gateway down")
+
+    worker = SettleCountingWorker(database, {KIND: handle}, now=clock)
+    round_ = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(delivered.wait(), 5)
+    await asyncio.wait_for(worker.settled_two.wait(), 5)
+
+    # Then those two are recorded while the round still waits for the hanging one
+    assert await statuses(database, message_ids) == [
+        OutboxStatus.SENT,
+        OutboxStatus.IN_FLIGHT,
+        OutboxStatus.PENDING,
+    ]
+    hanging.set()
+    assert await round_ == 3
+    assert (await load(database, message_ids[1])).status is OutboxStatus.SENT
+
+
+async def test_a_printer_that_is_off_keeps_its_queue_in_order_without_counting_attempts(
+    database: Database, clock: Clock
+) -> None:
+    # Given three receipts for a printer that is off, and one for a printer that works
+    off = await enqueue_to(database, "tcp://off:9100", 3)
+    [works] = await enqueue_to(database, "tcp://on:9100", 1)
+    received: list[int] = []
+
+    async def handle(message: ClaimedMessage) -> None:
+        received.append(message.id)
+        if message.payload["destination"] == "tcp://off:9100":
+            raise RetryLater("printer off")
+
+    # When a round runs
+    worker = OutboxWorker(database, {KIND: handle}, now=clock, jitter=lambda: 0.5)
+    assert await worker.run_once() == 4
+
+    # Then only the first receipt of the printer that is off was tried; the others wait
+    # with it, untried; the other printer printed
+    assert sorted(received) == sorted([off[0], works])
+    first, *rest = [await load(database, message_id) for message_id in off]
+    assert (first.status, first.attempts, first.last_error) == (
+        OutboxStatus.PENDING,
+        1,
+        "RetryLater: printer off",
+    )
+    assert [(item.status, item.attempts) for item in rest] == [(OutboxStatus.PENDING, 0)] * 2
+    assert {item.next_attempt_at for item in rest} == {first.next_attempt_at}
+    assert (await load(database, works)).status is OutboxStatus.SENT
+
+    # And when the printer is back, they print in queue order
+    received.clear()
+    clock.advance(3600)
+    printed: list[int] = []
+
+    async def print_in_order(message: ClaimedMessage) -> None:
+        printed.append(message.id)
+
+    assert await OutboxWorker(database, {KIND: print_in_order}, now=clock).run_once() == 3
+    assert printed == off
+
+
+async def test_a_message_waiting_its_turn_in_a_lane_gets_a_full_lease_when_its_turn_comes(
+    database: Database, clock: Clock
+) -> None:
+    # Given two receipts for one printer, the first of which takes 50 s to print
+    first, second = await enqueue_to(database, "tcp://slow:9100", 2)
+    leases: dict[int, datetime | None] = {}
+
+    async def slow_printer(message: ClaimedMessage) -> None:
+        leases[message.id] = (await load(database, message.id)).lease_expires_at
+        clock.advance(50)
+
+    await OutboxWorker(database, {KIND: slow_printer}, now=clock).run_once()
+
+    # Then the second's lease was renewed when its turn came: no other worker takes it over
+    # while it prints (its claim-time lease would have had 10 s left)
+    claimed_at = clock.moment - timedelta(seconds=100)
+    assert leases == {
+        first: claimed_at + timedelta(seconds=60),
+        second: claimed_at + timedelta(seconds=50 + 60),
+    }
+    assert await statuses(database, [first, second]) == [OutboxStatus.SENT] * 2
+
+
+async def test_a_message_without_max_attempts_is_tried_until_it_is_sent(
+    database: Database, clock: Clock
+) -> None:
+    [message_id] = await enqueue_to(database, "tcp://off:9100", 1, max_attempts=None)
+    handler = ScriptedHandler(errors=[RetryLater("printer off")] * 40)
+    worker = OutboxWorker(database, {KIND: handler}, now=clock, jitter=lambda: 1.0)
+
+    for attempt in range(1, 41):
+        assert await worker.run_once() == 1
+        stored = await load(database, message_id)
+        assert (stored.status, stored.attempts) == (OutboxStatus.PENDING, attempt)
+        # The wait between tries never grows beyond five minutes
+        assert stored.next_attempt_at - clock.moment <= timedelta(minutes=5)
+        clock.advance(300)
+
+    assert await worker.run_once() == 1
+    assert (await load(database, message_id)).status is OutboxStatus.SENT
+    assert handler.received[-1].max_attempts is None
 
 
 # --- reading ------------------------------------------------------------------------------

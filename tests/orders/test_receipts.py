@@ -6,15 +6,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kassa.core.auth import Actor, Role
 from kassa.core.database import Database
 from kassa.core.outbox import OutboxMessage, OutboxWorker
 from kassa.orders import receipts
 from kassa.orders.models import Bill
+from kassa.payments import service as payments
 from kassa.printing.service import PRINT_DOCUMENT_KIND, register_print_handlers
-from tests.shop import Shop
+from kassa.stores.models import Store
+from tests.shop import Shop, new_key
 
 
 async def _paid_bill(shop: Shop) -> dict[str, Any]:
@@ -121,3 +125,120 @@ async def test_the_e_receipt_opens_without_login(shop: Shop, session: AsyncSessi
     assert "<script" not in response.text
     missing = await shop.client.get("/r/not-a-token")
     assert missing.status_code == 404
+
+
+# --- registers that print automatically ---------------------------------------------------
+
+
+async def _print_jobs(session: AsyncSession) -> list[OutboxMessage]:
+    return list(
+        (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == PRINT_DOCUMENT_KIND)
+                .order_by(OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+
+
+async def _auto_print(shop: Shop, is_on: bool) -> dict[str, Any]:
+    return await shop.call(
+        "PUT",
+        f"/registers/{shop.register_ids[0]}/printer",
+        {"receipt_printer": None, "auto_print_receipt": is_on},
+        role=Role.OWNER,
+    )
+
+
+async def test_a_register_that_prints_automatically_queues_the_receipt_as_the_sale_closes(
+    shop: Shop, session: AsyncSession
+) -> None:
+    # Given a register set to print receipts automatically
+    assert (await _auto_print(shop, True))["auto_print_receipt"] is True
+
+    # When a sale closes
+    paid = await _paid_bill(shop)
+
+    # Then its receipt is queued by the very request that closed it, once
+    [job] = await _print_jobs(session)
+    assert (job.dedupe_key, job.store_id, job.max_attempts) == (f"receipt:{paid['id']}", shop.store_id, None)
+    assert job.payload["document_type"] == "receipt"
+    assert job.payload["is_copy"] is False
+    # And "Print receipt" afterwards is that same job, not a second receipt
+    first = await shop.call("POST", f"/bills/{paid['id']}/receipt")
+    assert first["outbox_id"] == job.id
+    assert len(await _print_jobs(session)) == 1
+
+
+async def test_a_sale_in_one_step_is_printed_too(shop: Shop, session: AsyncSession) -> None:
+    await _auto_print(shop, True)
+    sale = await shop.call(
+        "POST",
+        "/sales",
+        {
+            "order_type": "takeaway",
+            "lines": [{"product_id": shop.products["cake"], "quantity": 1}],
+            "tenders": [{"tender": "cash", "amount": 2800, "tendered_amount": 3000}],
+        },
+        key=new_key(),
+    )
+    [job] = await _print_jobs(session)
+    assert job.dedupe_key == f"receipt:{sale['id']}"
+
+
+async def test_a_register_that_does_not_print_automatically_queues_nothing(
+    shop: Shop, session: AsyncSession
+) -> None:
+    assert (await _auto_print(shop, False))["auto_print_receipt"] is False
+    await _paid_bill(shop)
+    assert await _print_jobs(session) == []
+
+
+async def test_the_receipt_commits_or_rolls_back_with_the_sale(
+    shop: Shop, session: AsyncSession, database: Database
+) -> None:
+    # Given a register that prints automatically and a bill to pay
+    await _auto_print(shop, True)
+    bill = await shop.add(await shop.open_takeaway(), "cake")
+    store = await session.get(Store, shop.store_id)
+    assert store is not None
+    cashier = Actor(
+        organization_id=store.organization_id,
+        staff_id=shop.staff_ids[Role.CASHIER],
+        role=Role.CASHIER,
+        store_id=shop.store_id,
+        register_id=shop.register_ids[0],
+    )
+
+    class Crash(Exception):
+        pass
+
+    queued_inside: list[int] = []
+
+    async def sale_that_crashes_before_its_commit() -> None:
+        async with database.unit_of_work() as work:
+            await payments.take_cash(
+                work, cashier, bill["id"], bill["version"], tendered=3000, idempotency_key=new_key()
+            )
+            queued_inside.append(len(await _print_jobs(work)))
+            raise Crash
+
+    # When the process fails after the payment closed the bill but before the commit
+    with pytest.raises(Crash):
+        await sale_that_crashes_before_its_commit()
+    assert queued_inside == [1]  # the receipt was queued inside the sale's transaction
+
+    # Then neither the sale nor its receipt happened
+    assert await _print_jobs(session) == []
+    assert (await shop.call("GET", f"/bills/{bill['id']}"))["status"] == "open"
+
+    # And when it commits, the receipt is there with it, before any worker or screen acts
+    async with database.unit_of_work() as work:
+        await payments.take_cash(
+            work, cashier, bill["id"], bill["version"], tendered=3000, idempotency_key=new_key()
+        )
+    [job] = await _print_jobs(session)
+    assert job.dedupe_key == f"receipt:{bill['id']}"
+    assert (await shop.call("GET", f"/bills/{bill['id']}"))["status"] == "closed"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,3 +229,51 @@ async def test_even_split_shares_are_paid_one_by_one(shop: Shop) -> None:
         bill = await shop.pay(bill, "card", split_share_index=index, approval_code=f"S{index}")
     assert [payment["amount"] for payment in bill["payments"]] == [1200, 1200, 1200]
     assert bill["status"] == "closed"
+
+
+async def test_repeating_a_payment_that_closed_the_bill_returns_the_first_payment(
+    shop: Shop, session: AsyncSession
+) -> None:
+    # Given a payment that settled and closed the bill
+    bill = await _bill_of(shop, "cake")
+    key = new_key()
+    first = await shop.pay(bill, "card", approval_code="111", key=key)
+    assert first["status"] == "closed"
+
+    # When the register repeats the same request (its answer was lost)
+    repeat = await shop.pay(bill, "card", approval_code="111", key=key)
+
+    # Then it gets the first payment back, not a conflict, and nothing is charged twice
+    assert repeat["payments"] == first["payments"]
+    assert (repeat["status"], repeat["paid_amount"]) == ("closed", 2800)
+    count = await session.scalar(select(func.count(Payment.id)).where(Payment.bill_id == bill["id"]))
+    assert count == 1
+
+
+async def _post_payment(shop: Shop, bill_id: int, body: dict[str, Any], key: str) -> httpx.Response:
+    headers = await shop.login()
+    return await shop.client.post(
+        f"/api/v1/bills/{bill_id}/payments", json=body, headers={**headers, "Idempotency-Key": key}
+    )
+
+
+async def test_the_same_payment_sent_at_once_that_closes_the_bill_answers_every_copy_with_it(
+    committed_shop: Shop,
+) -> None:
+    # Given one payment request sent four times at once (a register retrying on a bad line)
+    shop = committed_shop
+    bill = await shop.add(await shop.open_takeaway(), "cake")
+    await shop.login()
+    key = new_key()
+    body = {"version": bill["version"], "tender": "card", "approval_code": "X1"}
+
+    responses = await asyncio.gather(*(_post_payment(shop, bill["id"], body, key) for _ in range(4)))
+
+    # Then every copy is answered with the one payment that closed the bill (on PostgreSQL
+    # the later ones waited for the bill's row lock and used to get 409 bill_closed)
+    assert [response.status_code for response in responses] == [201] * 4, [r.text for r in responses]
+    payment_ids = {tuple(p["id"] for p in response.json()["payments"]) for response in responses}
+    assert len(payment_ids) == 1
+    assert {response.json()["status"] for response in responses} == {"closed"}
+    final = await shop.call("GET", f"/bills/{bill['id']}")
+    assert [payment["amount"] for payment in final["payments"]] == [2800]

@@ -294,6 +294,32 @@ async def test_a_receipt_waits_for_a_printer_that_is_off_and_prints_once_it_is_o
     assert str(store_events[0].payload["last_error"]).startswith(unavailable)
 
 
+async def test_a_receipt_for_a_printer_off_all_night_never_dies_and_is_tried_every_five_minutes(
+    database: Database, clock: Clock, handlers: dict[str, Handler]
+) -> None:
+    # Given a receipt for a printer switched off for the night (far more tries than any limit)
+    port = free_port()
+    message_id = await queue_receipt(database, f"tcp://127.0.0.1:{port}")
+    worker = OutboxWorker(database, handlers, now=clock, jitter=lambda: 1.0)
+    assert (await load(database, message_id)).max_attempts is None
+
+    for attempt in range(1, 31):
+        assert await worker.run_once() == 1
+        stored = await load(database, message_id)
+        # Then it still waits after every failed try, never more than five minutes apart
+        assert (stored.status, stored.attempts) == (OutboxStatus.PENDING, attempt)
+        assert stored.next_attempt_at - clock.moment <= timedelta(minutes=5)
+        clock.advance(300)
+
+    # And in the morning the printer prints it
+    with printer_on(port) as printer:
+        assert await worker.run_once() == 1
+        assert await asyncio.to_thread(printer.wait_for_jobs, 1) == [
+            render_escpos(make_receipt(locale="zh_CN"), WIDTH)
+        ]
+    assert (await load(database, message_id)).status is OutboxStatus.SENT
+
+
 async def test_a_malformed_print_job_is_dead_at_once(
     database: Database, clock: Clock, handlers: dict[str, Handler], store_events: list[Event]
 ) -> None:

@@ -64,6 +64,9 @@ class Permission(StrEnum):
     DEVICE_MANAGE = "device.manage"
     # Create and revoke the organization's API keys (integrations); owners only.
     API_KEY_MANAGE = "api_key.manage"
+    # See the messages Kassa gave up on (a receipt, an SMS), send them again, cancel one
+    # that waits (a receipt for a printer that is off).
+    MESSAGE_RESEND = "message.resend"
 
 
 _WAITER = frozenset(
@@ -85,6 +88,7 @@ _CASHIER = _WAITER | {
     Permission.MEMBER_CONTACTS_VIEW,
     Permission.MEMBER_COUPON_ISSUE,
     Permission.STORED_VALUE_TOP_UP,
+    Permission.MESSAGE_RESEND,
 }
 _MANAGER = _CASHIER | {
     Permission.BACK_OFFICE,

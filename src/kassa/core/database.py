@@ -187,14 +187,23 @@ class _WriterQueue:
 class Database:
     """The engine and session factory of one database."""
 
-    def __init__(self, url: str, *, echo: bool = False, engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        engine: AsyncEngine | None = None,
+        writers_take_turns: bool = False,
+    ) -> None:
         self.url = url
         self.engine = engine or create_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_only_sessionmaker = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
         )
-        self._writers = _WriterQueue() if self.is_sqlite else None
+        # SQLite admits one writer anyway; ``writers_take_turns`` queues them on any
+        # database (tests that join every unit of work to one connection).
+        self._writers = _WriterQueue() if self.is_sqlite or writers_take_turns else None
         self._sequence_engine: AsyncEngine | None = None
 
     @property

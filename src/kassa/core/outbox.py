@@ -10,15 +10,27 @@ nothing. ``OutboxWorker`` sends the messages later through one handler per ``kin
    and count the attempt. On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so
    two workers never take the same message; SQLite's write lock serialises claims anyway.
 2. **Handle**, outside any transaction: the handler talks to the printer or the gateway.
-3. **Settle** (a second short transaction): sent, or back to pending with an exponential
-   backoff with jitter, or dead (a ``PermanentFailure``, or the last attempt failed).
-   Each outcome is published as an event on the store's topic, so a register can show
-   that its printer is off.
+   Messages to one destination (``payload["destination"]``, a printer) form a lane and
+   are handed over one after another, in queue order (each gets a full lease when its
+   turn comes); lanes run side by side, so one printer that is off holds up no other.
+3. **Settle** each message in a short transaction of its own, right after its handler
+   returned: sent, or back to pending with an exponential backoff with jitter (capped at
+   five minutes), or dead (a ``PermanentFailure``, or the last attempt failed; a message
+   with no ``max_attempts``, like a print job, is tried until it is sent or cancelled).
+   When a lane's message fails for now, the rest of that lane go back to wait with it,
+   their attempt not counted, so receipts still print in order. Each outcome is
+   published as an event on the store's topic, so a register can show that its printer
+   is off.
+
+Staff see dead messages and send them again (``resend``) or cancel a message that still
+waits (``cancel``); ``kassa.deliveries`` is their service.
 
 Delivery is **at least once**: a worker that dies between the handler's success and the
 settle transaction leaves the message in flight, and another worker sends it again once
-the lease expires. Handlers must therefore be idempotent by ``ClaimedMessage.id`` (send
-it as the provider's idempotency key or request id). Where the far side cannot
+the lease expires. Because each message is recorded as sent before the next of its lane
+is handed over, a crash repeats at most the one message in flight per lane. Handlers
+must therefore be idempotent by ``ClaimedMessage.id`` (send it as the provider's
+idempotency key or request id). Where the far side cannot
 deduplicate, as with a receipt printer, the rare duplicate is the price of never losing
 one.
 """
@@ -80,6 +92,8 @@ class OutboxStatus(StrEnum):
     IN_FLIGHT = "in_flight"
     SENT = "sent"
     DEAD = "dead"
+    # Staff called it off while it still waited (a receipt nobody wants any more).
+    CANCELLED = "cancelled"
 
 
 class OutboxMessage(IdMixin, Base):
@@ -98,7 +112,9 @@ class OutboxMessage(IdMixin, Base):
     store_id: Mapped[int | None] = mapped_column(IdType)
     status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
+    # None: tried until it is sent or staff cancel it (print jobs: a printer that is off
+    # is no reason to lose a receipt).
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime]
     lease_expires_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -112,8 +128,9 @@ class OutboxMessage(IdMixin, Base):
 class ClaimedMessage:
     """What a handler gets: a snapshot of the message as claimed, detached from any session.
 
-    ``attempts`` counts this attempt (1 on the first try). Use ``id`` as the idempotency
-    key towards the outside system: the same message can be handed over more than once.
+    ``attempts`` counts this attempt (1 on the first try); ``max_attempts`` is None for a
+    message tried until it is sent. Use ``id`` as the idempotency key towards the outside
+    system: the same message can be handed over more than once.
     """
 
     id: int
@@ -121,9 +138,20 @@ class ClaimedMessage:
     payload: Mapping[str, Any]
     store_id: int | None
     attempts: int
-    max_attempts: int
+    max_attempts: int | None
     dedupe_key: str | None
     created_at: datetime
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.max_attempts is not None and self.attempts >= self.max_attempts
+
+    @property
+    def lane(self) -> tuple[str, str] | int:
+        """Messages of one lane are handed over one after another, in queue order: those
+        of a kind to one destination (a printer). Every other message is a lane alone."""
+        destination = self.payload.get("destination")
+        return (self.kind, str(destination)) if destination is not None else self.id
 
 
 Handler = Callable[[ClaimedMessage], Awaitable[None]]
@@ -181,7 +209,7 @@ async def enqueue(
     *,
     store_id: int | None = None,
     dedupe_key: str | None = None,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: int | None = DEFAULT_MAX_ATTEMPTS,
     not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Queue a side effect in the caller's unit of work; it is sent only if that commits.
@@ -189,8 +217,9 @@ async def enqueue(
     ``payload`` must be JSON (bytes as base64). With a ``dedupe_key``, a business event
     enqueued again (a retried request, a second click) is a no-op that returns the message
     already there, whatever its status. ``not_before`` delays the first attempt.
+    ``max_attempts=None``: tried until sent or cancelled, never dead.
     """
-    if max_attempts < 1:
+    if max_attempts is not None and max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
     now = utc_now()
     values: dict[str, Any] = {
@@ -333,6 +362,9 @@ class OutboxWorker:
         self.lease_seconds = lease_seconds
         self.handler_timeout_seconds = handler_timeout_seconds
         self.poll_seconds = poll_seconds
+        # Handlers run side by side; their short settle transactions take turns, so a
+        # round holds one connection for its writes whatever the number of lanes.
+        self._writing = asyncio.Lock()
 
     def _due(self, now: datetime) -> Select[OutboxMessage]:
         return select(OutboxMessage).where(
@@ -361,7 +393,7 @@ class OutboxWorker:
             # The rows are locked (PostgreSQL) or the database is (SQLite) until the commit,
             # so changing them here in Python races with no one.
             for message in (await session.execute(query)).scalars():
-                if message.status is OutboxStatus.IN_FLIGHT and message.attempts >= message.max_attempts:
+                if message.status is OutboxStatus.IN_FLIGHT and _snapshot(message).is_last_attempt:
                     # Its worker died during the last attempt; whether it got through is unknown.
                     message.status = OutboxStatus.DEAD
                     message.lease_expires_at = None
@@ -387,12 +419,8 @@ class OutboxWorker:
             return _Outcome(message, error)
         return _Outcome(message)
 
-    async def _settle(self, outcomes: list[_Outcome], now: datetime) -> None:
-        async with self.database.unit_of_work() as session:
-            for outcome in outcomes:
-                await self._settle_one(session, outcome, now)
-
-    async def _settle_one(self, session: AsyncSession, outcome: _Outcome, now: datetime) -> None:
+    async def _settle_one(self, session: AsyncSession, outcome: _Outcome, now: datetime) -> datetime | None:
+        """Record the outcome; returns when the message is tried again if it will be."""
         message = outcome.message
         # Fenced by the attempt number: if this worker's lease ran out and another worker
         # took the message over, that worker's attempt decides, not this one.
@@ -410,7 +438,7 @@ class OutboxWorker:
                 "last_error": None,
             }
             event_name = DELIVERED_EVENT
-        elif outcome.is_permanent or message.attempts >= message.max_attempts:
+        elif outcome.is_permanent or message.is_last_attempt:
             values = {"status": OutboxStatus.DEAD, "lease_expires_at": None, "last_error": last_error}
             event_name = DEAD_EVENT
         else:
@@ -433,7 +461,7 @@ class OutboxWorker:
                 message.kind,
                 message.attempts,
             )
-            return
+            return None
         if event_name == DELIVERED_EVENT:
             logger.info("outbox message %s (%s) delivered", message.id, message.kind)
         elif event_name == DEAD_EVENT:
@@ -448,11 +476,62 @@ class OutboxWorker:
                 last_error,
             )
         _publish_outcome(session, event_name, message, last_error)
+        return values.get("next_attempt_at")
+
+    async def _defer(self, message: ClaimedMessage, until: datetime) -> None:
+        """Put a claimed message back to wait until ``until`` without counting its attempt:
+        an earlier message of its lane failed, so it was not even tried."""
+        async with self.database.unit_of_work() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == OutboxStatus.IN_FLIGHT,
+                    OutboxMessage.attempts == message.attempts,
+                )
+                .values(
+                    status=OutboxStatus.PENDING,
+                    attempts=message.attempts - 1,
+                    next_attempt_at=until,
+                    lease_expires_at=None,
+                )
+            )
+
+    async def _renew_lease(self, message: ClaimedMessage) -> bool:
+        """A full lease for a message that waited its turn in its lane (the lease was
+        counted from the claim); False if it is no longer this worker's."""
+        async with self._writing, self.database.unit_of_work() as session:
+            renewed = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == OutboxStatus.IN_FLIGHT,
+                    OutboxMessage.attempts == message.attempts,
+                )
+                .values(lease_expires_at=self.now() + timedelta(seconds=self.lease_seconds))
+                .returning(OutboxMessage.id)
+            )
+            return renewed.first() is not None
+
+    async def _run_lane(self, lane: list[ClaimedMessage]) -> None:
+        # Each message is settled in its own transaction before the next is handed over:
+        # a crash leaves at most the one in flight unrecorded.
+        for index, message in enumerate(lane):
+            if index > 0 and not await self._renew_lease(message):
+                continue  # its lease ran out while it waited its turn; another worker has it
+            outcome = await self._handle(message)
+            async with self._writing, self.database.unit_of_work() as session:
+                retry_at = await self._settle_one(session, outcome, self.now())
+            if retry_at is not None:
+                for waiting in lane[index + 1 :]:
+                    async with self._writing:
+                        await self._defer(waiting, retry_at)
+                return
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages, hand them to their handlers (concurrently, so
-        one unreachable printer does not hold up the others) and record the outcomes.
-        Returns how many messages were claimed."""
+        """Claim one batch of due messages, hand them to their handlers (lanes side by
+        side, so one unreachable printer does not hold up the others) and record each
+        outcome as soon as it is known. Returns how many messages were claimed."""
         if not self.handlers:
             return 0
         now = self.now()
@@ -461,8 +540,10 @@ class OutboxWorker:
         claimed = await self._claim(now)
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._handle(message) for message in claimed))
-        await self._settle(list(outcomes), self.now())
+        lanes: dict[tuple[str, str] | int, list[ClaimedMessage]] = {}
+        for message in claimed:
+            lanes.setdefault(message.lane, []).append(message)
+        await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
         return len(claimed)
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:

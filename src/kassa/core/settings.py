@@ -10,14 +10,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KASSA_", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///var/kassa.db"
+    # Default: SQLite in the var directory (``<var_dir>/kassa.db``, an absolute path), so
+    # KASSA_VAR_DIR alone moves everything Kassa writes, whatever directory it runs from.
+    database_url: str = ""
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     outbox_sent_retention_days: int = Field(default=30, ge=1)
     outbox_dead_retention_days: int = Field(default=180, ge=1)
     idempotency_retention_days: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _database_in_the_var_directory(self) -> Settings:
+        if not self.database_url.strip():
+            self.database_url = default_database_url(self.var_dir)
+        return self
 
     @property
     def base_url(self) -> str:
@@ -99,6 +107,12 @@ class Settings(BaseSettings):
         """This installation's key for signing the payment simulator's notifications,
         generated once into ``var/payment-simulator.key``: never a default others know."""
         return _generated_file(self.var_dir / "payment-simulator.key", lambda: secrets.token_urlsafe(32))
+
+
+def default_database_url(var_dir: Path) -> str:
+    """SQLite in ``var_dir``, by absolute path (a relative one would follow the working
+    directory of whoever starts Kassa)."""
+    return f"sqlite+aiosqlite:///{var_dir.resolve() / 'kassa.db'}"
 
 
 def _generated_file(path: Path, make: Callable[[], str]) -> str:

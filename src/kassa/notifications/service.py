@@ -561,7 +561,7 @@ async def deliver_message(claimed: ClaimedMessage) -> None:
             )
             return
     summary = "; ".join(problems) or "no provider for this channel"
-    if claimed.attempts >= claimed.max_attempts:
+    if claimed.is_last_attempt:
         await _give_up(message_id, claimed.id, None, summary)
     else:
         await _settle(message_id, error=summary[:500])
@@ -574,6 +574,21 @@ async def _delivery_webhook_token(session: AsyncSession, organization_id: int) -
     if not get_settings().public_url:
         return None
     return await webhook_token(session, organization_id)
+
+
+async def requeue_for_resend(session: AsyncSession, payload: Mapping[str, Any]) -> None:
+    """A dead send job is sent again (``kassa.deliveries``): its message waits again, so
+    the handler sends it instead of taking it for one already handed over. A one-time
+    code's sealed text is gone by then: such a message fails again, as it should."""
+    try:
+        message_id = int(payload["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == MessageStatus.FAILED)
+        .values(status=MessageStatus.QUEUED, error=None, failed_at=None)
+    )
 
 
 def register_notification_handlers(handlers: dict[str, Handler]) -> None:

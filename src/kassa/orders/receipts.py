@@ -189,6 +189,30 @@ async def print_receipt(
     register = await session.get(Register, register_id)
     if register is None:
         raise NotFound(f"no register {register_id}", field="register_id")
+    return await _queue_receipt(session, actor, bill, register, is_copy=is_copy)
+
+
+async def print_receipt_on_close(session: AsyncSession, actor: Actor, bill: Bill) -> None:
+    """A hook run when a sale closes: on a register that prints automatically, queue the
+    receipt in the sale's own transaction, so the sale and its receipt commit together
+    and a crash right after the sale cannot lose the receipt. The same job a later
+    "Print receipt" would queue (one per bill), so it never prints twice."""
+    register_id = actor.register_id or bill.register_id
+    register = await session.get(Register, register_id) if register_id is not None else None
+    if register is None or not register.auto_print_receipt:
+        return
+    await _queue_receipt(session, actor, bill, register, is_copy=False, is_automatic=True)
+
+
+async def _queue_receipt(
+    session: AsyncSession,
+    actor: Actor,
+    bill: Bill,
+    register: Register,
+    *,
+    is_copy: bool,
+    is_automatic: bool = False,
+) -> OutboxMessage:
     document = await build_receipt(session, bill, is_copy=is_copy)
     message = await enqueue_print(
         session,
@@ -205,7 +229,7 @@ async def print_receipt(
         "bill",
         bill.id,
         store_id=bill.store_id,
-        after={"is_copy": is_copy, "outbox_id": message.id},
+        after={"is_copy": is_copy, "outbox_id": message.id, "is_automatic": is_automatic},
     )
     return message
 

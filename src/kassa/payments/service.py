@@ -97,8 +97,10 @@ async def _lock_for_payment(
         return None, _same_request(existing, bill_id)
     try:
         bill = await orders.lock_bill(session, actor, bill_id, version)
-    except StaleVersion:
-        # The first of two identical requests may have just committed: answer with its payment.
+    except (StaleVersion, orders.BillClosed):
+        # The first of two identical requests may have just committed (on PostgreSQL this
+        # one waited for its row lock and now finds the bill changed, or closed by that
+        # very payment): answer with its payment, which this statement can now see.
         existing = await _by_key(session, store_id, idempotency_key)
         if existing is not None:
             return None, _same_request(existing, bill_id)

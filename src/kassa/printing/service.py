@@ -85,8 +85,11 @@ async def enqueue_print(
         "is_copy": document.is_copy,
         "width": int(width),
     }
+    # No attempt limit: a printer that is off (paper out, unplugged for the night) is no
+    # reason to lose a receipt. The job waits, tried at most five minutes apart, until it
+    # prints or staff cancel it (``kassa.deliveries``).
     return await outbox.enqueue(
-        session, PRINT_DOCUMENT_KIND, payload, store_id=store_id, dedupe_key=dedupe_key
+        session, PRINT_DOCUMENT_KIND, payload, store_id=store_id, dedupe_key=dedupe_key, max_attempts=None
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from nicegui import background_tasks, ui
 
@@ -26,9 +27,15 @@ async def print_queue_counts(store_id: int) -> tuple[int, int]:
     return len(waiting), len(recent_dead)
 
 
-async def print_queue_chip(store_id: int, _: Callable[[str], str]) -> Callable[[Event], None]:
-    """Show the chip; returns the event handler that keeps it current."""
+async def print_queue_chip(
+    store_id: int, _: Callable[[str], str], on_click: Callable[[], Any] | None = None
+) -> Callable[[Event], None]:
+    """Show the chip (a tap calls ``on_click``: the register lists the jobs, to cancel
+    one); returns the event handler that keeps it current."""
     chip = ui.label().classes("px-3 py-2 rounded-lg text-sm font-bold").props('data-testid="print-queue"')
+    if on_click is not None:
+        chip.on("click", on_click)
+        chip.style("cursor: pointer")
 
     async def refresh() -> None:
         waiting, dead = await print_queue_counts(store_id)

@@ -93,7 +93,9 @@ async def set_receipt_printer(
     register_id: int, body: RegisterPrinterIn, actor: CurrentActor, session: Session
 ) -> RegisterPrinterOut:
     return RegisterPrinterOut.model_validate(
-        await service.set_receipt_printer(session, actor, register_id, body.receipt_printer)
+        await service.set_receipt_printer(
+            session, actor, register_id, body.receipt_printer, auto_print_receipt=body.auto_print_receipt
+        )
     )
 
 

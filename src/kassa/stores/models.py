@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.database import Base, IdMixin, IdType, TimestampMixin
@@ -68,6 +68,9 @@ class Register(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Where this register's receipts go: "tcp://host:port" or a file in var/printers/.
     receipt_printer: Mapped[str | None] = mapped_column(String(300))
+    # Closing a sale queues its receipt in the same transaction, so a crash after the sale
+    # cannot lose it (off: staff tap "Print receipt" when the customer wants one).
+    auto_print_receipt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RegisterDevice(IdMixin, TimestampMixin, Base):

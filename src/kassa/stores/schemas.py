@@ -84,10 +84,15 @@ class RegisterPrinterIn(BaseModel):
     receipt_printer: str | None = Field(
         default=None, max_length=300, description="tcp://host:9100, or file:///... inside var/printers/"
     )
+    auto_print_receipt: bool | None = Field(
+        default=None,
+        description="Queue the receipt when a sale closes, in the sale's transaction (unset: unchanged)",
+    )
 
 
 class RegisterPrinterOut(RegisterOut):
     receipt_printer: str | None
+    auto_print_receipt: bool
 
 
 class DeviceCreate(BaseModel):

@@ -273,13 +273,21 @@ async def update_store_settings(
 
 
 async def set_receipt_printer(
-    session: AsyncSession, actor: Actor, register_id: int, destination: str | None
+    session: AsyncSession,
+    actor: Actor,
+    register_id: int,
+    destination: str | None,
+    *,
+    auto_print_receipt: bool | None = None,
 ) -> Register:
-    """Where a register's receipts print (``tcp://host:9100``); None prints to a file under var/."""
+    """Where a register's receipts print (``tcp://host:9100``); None prints to a file under
+    var/. ``auto_print_receipt``: whether closing a sale queues its receipt (None: unchanged)."""
     actor.require(Permission.STORE_MANAGE)
     register = await get_register_in_scope(session, actor, register_id)
-    before = register.receipt_printer
+    before = {"receipt_printer": register.receipt_printer, "auto_print_receipt": register.auto_print_receipt}
     register.receipt_printer = _check_printer(destination, "receipt_printer") if destination else None
+    if auto_print_receipt is not None:
+        register.auto_print_receipt = auto_print_receipt
     audit.record(
         session,
         actor,
@@ -287,7 +295,10 @@ async def set_receipt_printer(
         "register",
         register.id,
         store_id=register.store_id,
-        before={"receipt_printer": before},
-        after={"receipt_printer": register.receipt_printer},
+        before=before,
+        after={
+            "receipt_printer": register.receipt_printer,
+            "auto_print_receipt": register.auto_print_receipt,
+        },
     )
     return register

@@ -16,6 +16,7 @@ from kassa.core.database import Database, set_database
 from kassa.core.errors import NotFound
 from kassa.core.pg_events import events_across_processes
 from kassa.core.settings import Settings, get_settings
+from kassa.deliveries.api import router as deliveries_router
 from kassa.loyalty.api import router as loyalty_router
 from kassa.members.api import router as members_router
 from kassa.notifications.api import router as notifications_router
@@ -53,6 +54,7 @@ def _api_router() -> APIRouter:
     api.include_router(portal_router)
     api.include_router(telephony_router)
     api.include_router(api_keys_router)
+    api.include_router(deliveries_router)
     return api
 
 

@@ -219,6 +219,7 @@ BACKOFFICE_SECTIONS = (
     ("/backoffice/returns", "Returns", "assignment_return", Permission.RETURN_APPROVE),
     ("/backoffice/reservations", "Reservations", "event", Permission.BACK_OFFICE),
     ("/backoffice/messages", "Messages", "sms", Permission.BACK_OFFICE),
+    ("/backoffice/deliveries", N_("Failed messages"), "sms_failed", Permission.MESSAGE_RESEND),
     ("/backoffice/templates", "Templates", "edit_note", Permission.SETTINGS_MANAGE),
     ("/backoffice/payments", "Payment providers", "account_balance_wallet", Permission.SETTINGS_MANAGE),
     ("/backoffice/calls", "Calls", "phone_in_talk", Permission.BACK_OFFICE),

@@ -140,6 +140,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the NiceGUI pages from ``app``; NiceGUI allows this once per process."""
     from kassa.api_keys import ui as api_keys_ui  # noqa: F401 - the back office's API keys page
     from kassa.catalog import ui as catalog_ui  # noqa: F401 - importing registers its pages
+    from kassa.deliveries import ui as deliveries_ui  # noqa: F401 - the failed messages page
     from kassa.loyalty import ui as loyalty_ui  # noqa: F401 - importing registers its pages
     from kassa.members import ui as members_ui  # noqa: F401 - importing registers its pages
     from kassa.notifications import ui as notifications_ui  # noqa: F401 - importing registers its pages

@@ -8,6 +8,7 @@ from nicegui import app, ui
 
 from kassa.catalog.menu import get_store_menu
 from kassa.core.database import get_database
+from kassa.deliveries.ui import dead_messages_chip, open_deliveries_dialog
 from kassa.orders.ui.menu import menu_panel, search_box
 from kassa.orders.ui.panel import render_bill_panel
 from kassa.orders.ui.screen import BILL_STORAGE_KEY, RegisterScreen
@@ -36,7 +37,16 @@ async def register_page(bill: int | None = None) -> None:
             with ui.column().classes("w-full lg:flex-1 min-w-0 gap-2"):
                 with ui.row().classes("w-full items-center gap-2"):
                     view_switch("/register")
-                    on_print_event = await print_queue_chip(context.store.id, _)
+                    on_print_event = await print_queue_chip(
+                        context.store.id,
+                        _,
+                        on_click=lambda: open_deliveries_dialog(
+                            context.actor, context.store.id, context.store.timezone
+                        ),
+                    )
+                    on_dead_event = await dead_messages_chip(
+                        context.actor, context.store.id, context.store.timezone
+                    )
                     ui.space()
                     search_box(screen)
                 menu_panel(screen)
@@ -64,6 +74,7 @@ async def register_page(bill: int | None = None) -> None:
     screen.render_bill = lambda: render_bill_panel(screen, panel, footer_label)
     subscribe_for_this_page(store_topic(context.store.id), screen.on_event)
     subscribe_for_this_page(store_topic(context.store.id), on_print_event)
+    subscribe_for_this_page(store_topic(context.store.id), on_dead_event)
     stored = storage.get(BILL_STORAGE_KEY)
     await screen.show_bill(bill if bill is not None else stored, only_open=bill is None)
     await screen.refresh_open_count()
