@@ -20,10 +20,8 @@ depends_on: str | Sequence[str] | None = None
 TENDERS = ("cash", "card", "wechat_pay", "alipay", "stored_value", "points")
 DEFAULT_VOID_REASONS = [
     "Customer changed their mind",
-    "Entered by mistake",
-    "Out of stock",
-    "Quality problem",
-    "Took too long",
+    "Wrong item",
+    "Kitchen could not make it",
 ]
 
 

@@ -572,12 +572,13 @@ async def void_line(
     reason: str,
     quantity: int | None = None,
 ) -> BillLine:
-    """Take a line, or ``quantity`` of it, off an open bill. Lines the kitchen already has
-    need a reason. Voided lines stay, marked, for the Z report and the bill's history: a
-    partial void splits the line, the rest stays active (its total recalculated) and the
-    voided part becomes a line of its own with its share of the line discount (the two add
-    up exactly to the line before). Stock comes back for what is voided only. Returns the
-    voided line."""
+    """Take a line, or ``quantity`` of it, off an open bill. A line the kitchen already has
+    needs the void permission (``bill.void_sent_line``; a waiter may still take off what
+    was not sent) and a reason from the store's list of void reasons. Voided lines stay,
+    marked, for the Z report and the bill's history: a partial void splits the line, the
+    rest stays active (its total recalculated) and the voided part becomes a line of its
+    own with its share of the line discount (the two add up exactly to the line before).
+    Stock comes back for what is voided only. Returns the voided line."""
     actor.require(Permission.BILL_EDIT)
     if quantity is not None and not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
@@ -586,10 +587,16 @@ async def void_line(
     taken = line.quantity if quantity is None else quantity
     if taken > line.quantity:
         raise ValidationFailed(f"the line has {line.quantity}; void 1 to {line.quantity}", field="quantity")
-    if line.sent_to_kitchen_at is not None and not reason.strip():
-        raise ValidationFailed("say why a line the kitchen has is voided", field="reason")
     store = await session.get(Store, bill.store_id)
     assert store is not None
+    if line.sent_to_kitchen_at is not None:
+        actor.require(Permission.BILL_VOID_SENT_LINE)
+        if reason.strip() not in store.void_reasons:
+            raise ValidationFailed(
+                "a line the kitchen has is voided with one of the store's void reasons",
+                field="reason",
+                extra={"void_reasons": list(store.void_reasons)},
+            )
     await _change_stock_for(session, actor, store, line, taken, f"voided on bill {bill.number}")
     before = {"line_id": line.id, "quantity": line.quantity, "total": line.total_amount}
     voided = line
@@ -625,6 +632,7 @@ async def void_line(
             "quantity": voided.quantity,
             "total": voided.total_amount,
             "reason": voided.void_reason,
+            "was_sent_to_kitchen": voided.sent_to_kitchen_at is not None,
             "remaining_quantity": line.quantity if voided is not line else 0,
         },
     )

@@ -12,10 +12,8 @@ from kassa.core.database import Base, IdMixin, IdType, TimestampMixin
 
 DEFAULT_VOID_REASONS = (
     "Customer changed their mind",
-    "Entered by mistake",
-    "Out of stock",
-    "Quality problem",
-    "Took too long",
+    "Wrong item",
+    "Kitchen could not make it",
 )
 
 
