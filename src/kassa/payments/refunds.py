@@ -42,6 +42,7 @@ from kassa.payments.provider_settings import PaymentProviderNotConfigured, provi
 from kassa.payments.providers import PaymentProvider, ProviderError, RefundRequest, RefundResult
 from kassa.payments.providers import RefundStatus as ProviderRefundStatus
 from kassa.payments.providers.card_terminal import CardRefund
+from kassa.shifts.guard import require_open_shift_for_cash
 from kassa.stores.service import store_topic
 
 REFUND_KIND = "payment.refund"
@@ -177,6 +178,8 @@ async def release(session: AsyncSession, actor: Actor, refund: Refund) -> None:
             dedupe_key=f"refund:{refund.id}",
         )
     elif refund.tender == Tender.CASH and actor.register_id is not None and actor.can(Permission.CASH_DRAWER):
+        # Handed over from this register's drawer at once, so it needs a shift to count it.
+        await require_open_shift_for_cash(session, refund.store_id, actor.register_id)
         await _succeed(session, actor, refund, register_id=actor.register_id)
         return
     elif refund.tender in MEMBER_TENDERS:
@@ -281,6 +284,7 @@ async def pay_out(
         actor.require(Permission.CASH_DRAWER)
         if actor.register_id is None:
             raise ValidationFailed("cash is paid out at a register; log in on one", field="register_id")
+        await require_open_shift_for_cash(session, refund.store_id, actor.register_id)
         await _succeed(session, actor, refund, register_id=actor.register_id)
     elif refund.tender == Tender.CARD:
         from kassa.payments.service import card_terminal_for

@@ -45,6 +45,7 @@ from kassa.payments.providers import (
     ProviderError,
 )
 from kassa.payments.providers.card_terminal import CardCharge, CardTerminal, ManualApprovalTerminal
+from kassa.shifts.guard import require_open_shift_for_cash
 
 logger = logging.getLogger(__name__)
 
@@ -199,12 +200,14 @@ async def take_cash(
 ) -> Payment:
     """Cash: the customer hands over ``tendered``; the payment is ``amount`` (default: all
     that is due, or the share). When cash settles the bill, what is due is rounded to coins
-    that exist (CNY: down to the jiao, 抹零); the difference is the bill's rounding."""
+    that exist (CNY: down to the jiao, 抹零); the difference is the bill's rounding. With
+    no open shift on the register, cash is refused when the store asks for one."""
     actor.require(Permission.PAYMENT_TAKE)
     bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
     if existing is not None:
         return existing
     assert bill is not None
+    await require_open_shift_for_cash(session, bill.store_id, actor.register_id)
     target = _target_amount(bill, amount, split_share_index)
     due = orders.amount_due(bill)
     rounding = 0

@@ -158,11 +158,15 @@ class _Paper:
 
 def _shift_cash_rows(paper: _Paper, report: ShiftReport) -> None:
     paper.figure("opening_float", report.opening_float_amount)
-    paper.figure("cash_sales", report.cash_sales_amount)
-    paper.figure("cash_refunds", -report.cash_refunds_amount)
+    # A blind count leaves out what the expected cash could be worked out from.
+    if report.cash_sales_amount is not None:
+        paper.figure("cash_sales", report.cash_sales_amount)
+    if report.cash_refunds_amount is not None:
+        paper.figure("cash_refunds", -report.cash_refunds_amount)
     paper.figure("cash_in", report.cash_in_amount)
     paper.figure("cash_out", -report.cash_out_amount)
-    paper.figure("expected_cash", report.expected_cash_amount, is_bold=True)
+    if report.expected_cash_amount is not None:
+        paper.figure("expected_cash", report.expected_cash_amount, is_bold=True)
     if report.counted_cash_amount is not None and report.difference_amount is not None:
         paper.figure("counted_cash", report.counted_cash_amount)
         paper.figure("over_short", report.difference_amount, is_bold=True)
@@ -516,14 +520,17 @@ def shift_report_pdf(report: ShiftReport, *, is_compressed: bool = True) -> byte
             )
         )
     )
-    rows = [
-        (pdf.label("opening_float"), pdf.money(report.opening_float_amount)),
-        (pdf.label("cash_sales"), pdf.money(report.cash_sales_amount)),
-        (pdf.label("cash_refunds"), pdf.money(-report.cash_refunds_amount)),
+    rows = [(pdf.label("opening_float"), pdf.money(report.opening_float_amount))]
+    if report.cash_sales_amount is not None:
+        rows.append((pdf.label("cash_sales"), pdf.money(report.cash_sales_amount)))
+    if report.cash_refunds_amount is not None:
+        rows.append((pdf.label("cash_refunds"), pdf.money(-report.cash_refunds_amount)))
+    rows += [
         (pdf.label("cash_in"), pdf.money(report.cash_in_amount)),
         (pdf.label("cash_out"), pdf.money(-report.cash_out_amount)),
-        (pdf.label("expected_cash"), pdf.money(report.expected_cash_amount)),
     ]
+    if report.expected_cash_amount is not None:
+        rows.append((pdf.label("expected_cash"), pdf.money(report.expected_cash_amount)))
     if report.counted_cash_amount is not None and report.difference_amount is not None:
         rows += [
             (pdf.label("counted_cash"), pdf.money(report.counted_cash_amount)),

@@ -117,16 +117,20 @@ class ShiftReport(BaseModel):
     timezone: str
     generated_at: datetime
     opening_float_amount: int
-    cash_sales_amount: int
+    cash_sales_amount: int | None = Field(description="None while a blind count hides it")
     cash_sales_count: int
-    cash_refunds_amount: int
+    cash_refunds_amount: int | None = Field(description="None while a blind count hides it")
     cash_in_amount: int
     cash_out_amount: int
-    expected_cash_amount: int
+    expected_cash_amount: int | None = Field(description="None while a blind count hides it")
     counted_cash_amount: int | None
     difference_amount: int | None
     movements: list[CashMovementOut]
     tenders: list[TenderTotal] = Field(description="Every tender taken on the register during the shift")
+    is_count_blind: bool = Field(
+        default=False,
+        description="The store counts the drawer blind: the expected cash shows once the count is in",
+    )
 
 
 class CategorySales(BaseModel):
