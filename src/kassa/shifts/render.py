@@ -22,7 +22,7 @@ from kassa.payments.models import Tender
 from kassa.printing.escpos_render import layout_to_text
 from kassa.printing.layout import LayoutBuilder, PaperWidth, TextSize, is_chinese_locale
 from kassa.shifts.models import CashMovementKind
-from kassa.shifts.schemas import ShiftReport, ZReport
+from kassa.shifts.schemas import DirectedRefund, ShiftReport, ZReport
 
 PDF_FONT = "STSong-Light"
 
@@ -61,6 +61,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "voids": ("VOIDS", "退菜/作废"),
     "no_reason": ("(no reason)", "（无原因）"),
     "refunds": ("REFUNDS", "退款"),
+    "directed": ("Directed", "改退"),
     "shifts": ("SHIFTS", "班次"),
     "opening_float": ("Opening float", "备用金"),
     "cash_sales": ("Cash sales", "现金销售"),
@@ -97,6 +98,14 @@ TENDER_LABELS: dict[Tender, tuple[str, str]] = {
 def label(key: str, locale: str) -> str:
     english, chinese = _LABELS[key]
     return chinese if is_chinese_locale(locale) else english
+
+
+def _direction(directed: DirectedRefund, locale: str) -> str:
+    """ "Card → Cash (2)": a refund a manager sent to another tender than the one paid with."""
+    return (
+        f"{tender_label(Tender(directed.from_tender), locale)} → "
+        f"{tender_label(Tender(directed.to_tender), locale)} ({directed.count})"
+    )
 
 
 def tender_label(tender: Tender, locale: str) -> str:
@@ -263,6 +272,12 @@ def z_report_text(report: ZReport, width: int = PaperWidth.WIDTH_80_MM) -> str:
 
     paper.heading("refunds")
     paper.amount(f"{paper.label('count')} {report.refunds.count}", report.refunds.amount)
+    for directed in report.refunds.directed:
+        paper.amount(
+            f"{paper.label('directed')} {_direction(directed, report.locale)}", directed.amount, indent=2
+        )
+        for why in directed.reasons:
+            paper.builder.row(why, indent=4)
 
     paper.heading("shifts")
     for shift in report.shifts:
@@ -403,6 +418,10 @@ def z_report_pdf(report: ZReport, *, is_compressed: bool = True) -> bytes:
         (pdf.label("payments_total"), money(report.payments_amount)),
         (pdf.label("cash_rounding"), money(report.cash_rounding_amount)),
         (pdf.label("refunds"), money(report.refunds.amount)),
+        *(
+            (f"{pdf.label('directed')} {_direction(directed, report.locale)}", money(directed.amount))
+            for directed in report.refunds.directed
+        ),
         (pdf.label("over_short"), money(report.over_short_amount)),
     ]
     pdf.heading("total_sales")

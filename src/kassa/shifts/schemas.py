@@ -193,6 +193,17 @@ class RefundTender(BaseModel):
     amount: int
 
 
+class DirectedRefund(BaseModel):
+    """Refunds a manager sent to another tender than the one paid with (all in cash while
+    the card terminal was down), paid out during the day: from, to, how many, why."""
+
+    from_tender: str
+    to_tender: str
+    count: int
+    amount: int
+    reasons: list[str]
+
+
 class RefundTotals(BaseModel):
     """Returns approved and refunds paid out during the business day."""
 
@@ -201,6 +212,7 @@ class RefundTotals(BaseModel):
     returns_count: int = 0  # returns approved (open bills included: their lines came off)
     returns_amount: int = 0
     by_tender: list[RefundTender] = []
+    directed: list[DirectedRefund] = []
 
 
 class ShiftSummary(BaseModel):
