@@ -104,6 +104,54 @@ async def test_no_cash_on_a_register_without_an_open_shift(shop: Shop, session: 
     assert paid["status"] == "closed"
 
 
+async def test_a_cash_payment_is_voided_only_while_its_drawer_is_counted(
+    shop: Shop, session: AsyncSession
+) -> None:
+    # Given 20.00 of a cake's 28.00 paid in cash during register 0's shift, which then closed
+    await _settings(shop, cash_requires_open_shift=True)
+    shift = await _open_shift(shop, 0)
+    bill = await _cake_bill(shop, 0)
+    bill = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/payments",
+        {"version": bill["version"], "tender": "cash", "amount": 2000, "tendered_amount": 2000},
+        key=new_key(),
+    )
+    await shop.call("POST", f"/shifts/{shift['id']}/close", {"amount": 12000})
+    path = f"/bills/{bill['id']}/payments/{bill['payments'][0]['id']}/void"
+    # When the cashier voids the cash payment, it is refused: no drawer counts it back out
+    async with unchanged(session):
+        refused = await shop.call(
+            "POST", path, {"version": bill["version"], "reason": "wrong bill"}, expect=409
+        )
+    assert refused["code"] == "shift_required"
+    # And a new shift on that register does not count it back out either (it never held it)
+    await _open_shift(shop, 0)
+    async with unchanged(session):
+        again = await shop.call(
+            "POST", path, {"version": bill["version"], "reason": "wrong bill"}, expect=409
+        )
+    assert again["code"] == "shift_required"
+
+
+async def test_a_cash_payment_of_the_open_shift_is_voided(shop: Shop) -> None:
+    await _settings(shop, cash_requires_open_shift=True)
+    await _open_shift(shop, 0)
+    bill = await _cake_bill(shop, 0)
+    bill = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/payments",
+        {"version": bill["version"], "tender": "cash", "amount": 2000, "tendered_amount": 2000},
+        key=new_key(),
+    )
+    voided = await shop.call(
+        "POST",
+        f"/bills/{bill['id']}/payments/{bill['payments'][0]['id']}/void",
+        {"version": bill["version"], "reason": "wrong bill"},
+    )
+    assert voided["paid_amount"] == 0
+
+
 async def test_with_the_setting_off_cash_needs_no_shift(shop: Shop) -> None:
     settings = await _settings(shop, cash_requires_open_shift=False)
     assert settings["cash_requires_open_shift"] is False

@@ -513,8 +513,9 @@ async def _organization_of(session: AsyncSession, bill: Bill) -> int:
 async def void_payment(
     session: AsyncSession, actor: Actor, bill_id: int, version: int, payment_id: int, reason: str
 ) -> Payment:
-    """Cancel a payment before the bill closes: cash goes back from the drawer, a card is
-    voided on the terminal, a wallet charge is cancelled (and refunded) at the provider."""
+    """Cancel a payment before the bill closes: cash goes back from the drawer (of an open
+    shift, when the store asks for one), a card is voided on the terminal, a wallet charge
+    is cancelled (and refunded) at the provider."""
     actor.require(Permission.PAYMENT_VOID)
     if not reason.strip():
         raise ValidationFailed("say why the payment is voided", field="reason")
@@ -524,6 +525,14 @@ async def void_payment(
         raise NotFound(f"no payment {payment_id} on this bill", field="payment_id")
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING):
         raise Conflict(f"the payment is {payment.status.value}", field="payment_id")
+    if payment.tender == Tender.CASH and payment.status == PaymentStatus.SUCCEEDED:
+        # The cash goes back out of the drawer it went into: that shift must still be open.
+        await require_open_shift_for_cash(
+            session,
+            payment.store_id,
+            payment.register_id,
+            taken_at=payment.completed_at or payment.created_at,
+        )
     if payment.tender in WALLET_TENDERS and payment.out_trade_no:
         provider = await provider_for(session, payment.store_id, payment.tender)
         check_not_changed_since(payment.provider, provider, "the payment")
