@@ -6,7 +6,6 @@ Revises: 0016_notify
 Create Date: 2026-12-07 23:00:00
 """
 
-import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -41,7 +40,7 @@ def upgrade() -> None:
         )
     op.execute(
         sa.text("UPDATE stores SET void_reasons = :reasons").bindparams(
-            reasons=json.dumps(DEFAULT_VOID_REASONS)
+            sa.bindparam("reasons", value=DEFAULT_VOID_REASONS, type_=sa.JSON())
         )
     )
 
