@@ -31,8 +31,11 @@ async def make_store(
     timezone: str = "Asia/Shanghai",
     phone_region: str = "CN",
     locale: str = "zh_CN",
+    cash_requires_open_shift: bool = False,
 ) -> Store:
-    return await store_service.create_store(
+    """A store; unlike a real new store it takes cash without an open shift unless asked
+    (``cash_requires_open_shift``), so tests that are not about shifts need not open one."""
+    store = await store_service.create_store(
         session,
         Actor.system(organization.id),
         name=name or f"Store {next(_counter)}",
@@ -42,6 +45,8 @@ async def make_store(
         locale=locale,
         vat_rates=[store_service.VatRateInput("standard", "6%", 600, is_default=True)],
     )
+    store.cash_requires_open_shift = cash_requires_open_shift
+    return store
 
 
 async def make_register(session: AsyncSession, store: Store, *, name: str | None = None) -> Register:

@@ -7,12 +7,13 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from kassa.core.database import Database, create_engine, utc_now
 from kassa.core.migrations import upgrade
 from kassa.models import Base
+from kassa.stores.models import DEFAULT_VOID_REASONS, Store
 from tests.conftest import _recreate_postgres_database
 
 
@@ -74,5 +75,13 @@ async def test_a_database_with_data_upgrades_from_the_first_revision(
         async with engine.connect() as connection:
             row = (await connection.execute(text(NEW_STORE_COLUMNS))).one()
         assert tuple(row) == (4, False, 2000)
+        # A store that existed before the cash and void rules gets the defaults of a new one.
+        async with engine.connect() as connection:
+            rules = (
+                await connection.execute(
+                    select(Store.void_reasons, Store.cash_requires_open_shift, Store.is_drawer_count_blind)
+                )
+            ).one()
+        assert tuple(rules) == (list(DEFAULT_VOID_REASONS), True, False)
     finally:
         await engine.dispose()

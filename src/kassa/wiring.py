@@ -41,6 +41,9 @@ def install_hooks() -> None:
     # After loyalty: the receipt shows the points the sale earned.
     if receipts.print_receipt_on_close not in orders.BILL_CLOSED_HOOKS:
         orders.BILL_CLOSED_HOOKS.append(receipts.print_receipt_on_close)
+    if loyalty_checkout.COUPON_REASON_PREFIX not in orders.NON_STAFF_DISCOUNT_REASON_PREFIXES:
+        # A member's coupon used as the bill discount is not a staff member's discount.
+        orders.NON_STAFF_DISCOUNT_REASON_PREFIXES.append(loyalty_checkout.COUPON_REASON_PREFIX)
     if loyalty_checkout.give_coupon_back not in orders.BILL_DISCOUNT_REMOVED_HOOKS:
         orders.BILL_DISCOUNT_REMOVED_HOOKS.append(loyalty_checkout.give_coupon_back)
     if loyalty_checkout.reverse_on_return not in returns.RETURN_APPROVED_HOOKS:

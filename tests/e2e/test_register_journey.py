@@ -335,9 +335,9 @@ def test_urgent_orders_lead_the_queue_a_sent_line_is_voided_and_shares_are_paid(
     expect(by_testid(page, "send-kitchen")).to_be_disabled()
     _line(page, "葡式蛋挞").locator('[data-testid="line-minus"]').click()
     expect(by_testid(page, "void-ok")).to_be_disabled()
-    by_testid(page, "void-reason").fill("Dropped on the floor")
+    by_testid(page, "void-reason-1").click()  # one of the store's reasons: "Wrong item"
     by_testid(page, "void-ok").click()
-    expect(_line(page, "葡式蛋挞")).to_contain_text("Dropped on the floor")
+    expect(_line(page, "葡式蛋挞")).to_contain_text("点错了")
     expect(by_testid(page, "bill-total")).to_have_text(_yuan(coffee))
 
     # And splits the bill evenly in two
@@ -401,14 +401,14 @@ def test_one_of_two_tarts_the_kitchen_has_is_voided(server: str, browser: Browse
     by_testid(page, "void-quantity-minus").click()
     expect(by_testid(page, "void-quantity")).to_have_text("1/2")
     expect(by_testid(page, "void-quantity-minus")).to_be_disabled()
-    by_testid(page, "void-reason").fill("Dropped on the floor")
+    by_testid(page, "void-reason-1").click()  # one of the store's reasons: "Wrong item"
     by_testid(page, "void-ok").click()
 
     # Then one tart stays on the bill and the other is shown voided with the reason
     lines = _line(page, "葡式蛋挞")
     expect(lines).to_have_count(2)
     expect(lines.first.locator('[data-testid="line-qty"]')).to_have_text("1")
-    expect(lines.last).to_contain_text("Dropped on the floor")
+    expect(lines.last).to_contain_text("点错了")
     expect(lines.last.locator('[data-testid="line-qty"]')).to_have_count(0)
     expect(by_testid(page, "bill-total")).to_have_text(_yuan(tart))
     page.close()

@@ -55,12 +55,12 @@ async def test_part_of_a_line_the_kitchen_has_is_voided_with_a_reason(
     assert refused["errors"][0]["field"] == "reason"
 
     # When one is voided with a reason
-    bill = await _void(shop, bill, line_id, quantity=1, reason="dropped")
+    bill = await _void(shop, bill, line_id, quantity=1, reason="Wrong item")
 
     # Then two stay, one is a voided line of its own with the kitchen's mark, one tart is back
     assert _parts(bill) == [
         ("tart", 2, "active", 0, 1600, None),
-        ("tart", 1, "voided", 0, 800, "dropped"),
+        ("tart", 1, "voided", 0, 800, "Wrong item"),
     ]
     kept, voided = bill["lines"]
     assert kept["id"] == line_id
@@ -80,7 +80,8 @@ async def test_part_of_a_line_the_kitchen_has_is_voided_with_a_reason(
         "voided_line_id": voided["id"],
         "quantity": 1,
         "total": 800,
-        "reason": "dropped",
+        "reason": "Wrong item",
+        "was_sent_to_kitchen": True,
         "remaining_quantity": 2,
     }
     report = await shop.call(
@@ -92,7 +93,7 @@ async def test_part_of_a_line_the_kitchen_has_is_voided_with_a_reason(
         "count": 1,
         "quantity": 1,
         "amount": 800,
-        "by_reason": [{"reason": "dropped", "count": 1, "quantity": 1, "amount": 800}],
+        "by_reason": [{"reason": "Wrong item", "count": 1, "quantity": 1, "amount": 800}],
     }
 
 

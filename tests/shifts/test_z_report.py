@@ -216,6 +216,7 @@ async def test_the_z_report_of_a_day_with_every_kind_of_sale(cafe: Shop) -> None
         "returns_count": 0,
         "returns_amount": 0,
         "by_tender": [],
+        "directed": [],
     }
     # the drawer: 260 float + 79.90 cash + 100 in - 30 out = 409.90; counted 409.00
     [shift] = report.shifts

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     BILL_EDIT = "bill.edit"
     BILL_DISCOUNT = "bill.discount"
     BILL_DISCOUNT_ABOVE_LIMIT = "bill.discount_above_limit"
+    # Void a line the kitchen already has (with a reason from the store's list).
+    BILL_VOID_SENT_LINE = "bill.void_sent_line"
     PAYMENT_TAKE = "payment.take"
     PAYMENT_VOID = "payment.void"
     SHIFT_MANAGE = "shift.manage"
@@ -46,6 +48,8 @@ class Permission(StrEnum):
     RETURN_REQUEST = "return.request"
     RETURN_APPROVE = "return.approve"
     RETURN_APPROVE_ABOVE_LIMIT = "return.approve_above_limit"
+    # Send a refund to one chosen tender of the bill instead of the original tenders.
+    REFUND_DIRECT = "refund.direct"
     MEMBER_VIEW = "member.view"
     MEMBER_MANAGE = "member.manage"
     # Read members' contact details (phone, birthday, e-mail, address, notes); without it a
@@ -79,6 +83,7 @@ _WAITER = frozenset(
 )
 _CASHIER = _WAITER | {
     Permission.BILL_DISCOUNT,
+    Permission.BILL_VOID_SENT_LINE,
     Permission.PAYMENT_TAKE,
     Permission.PAYMENT_VOID,
     Permission.SHIFT_MANAGE,
@@ -98,6 +103,7 @@ _MANAGER = _CASHIER | {
     Permission.BILL_DISCOUNT_ABOVE_LIMIT,
     Permission.STOCK_NEGATIVE,
     Permission.RETURN_APPROVE_ABOVE_LIMIT,
+    Permission.REFUND_DIRECT,
     Permission.SMS_FREE_TEXT,
     Permission.REPORT_VIEW,
     Permission.AUDIT_VIEW,
@@ -114,13 +120,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+def effective_permissions(
+    role: Role, granted: frozenset[Permission] = frozenset(), withheld: frozenset[Permission] = frozenset()
+) -> frozenset[Permission]:
+    """What a staff member may do: their role's permissions, plus what a manager gave them,
+    minus what a manager withheld (withheld wins)."""
+    return (ROLE_PERMISSIONS[role] | granted) - withheld
+
+
+def parse_permissions(values: object) -> frozenset[Permission]:
+    """Permission names stored on a row; names no longer known are ignored."""
+    if not isinstance(values, list | tuple | set | frozenset):
+        return frozenset()
+    known = {permission.value for permission in Permission}
+    return frozenset(Permission(value) for value in values if value in known)
+
+
 @dataclass(frozen=True)
 class Actor:
     """The person or process behind a service call, recorded on every audit row.
 
     An integration's API key is an actor with no staff id and no role: ``api_key_id`` names
     the key, ``granted_permissions`` are the permissions the owner gave it and ``store_ids``
-    the stores it may act in (``None``: as the role says).
+    the stores it may act in (``None``: as the role says). A staff member with permissions
+    given or withheld on top of their role carries the resolved set in
+    ``granted_permissions`` too (``staff.service`` resolves it at authentication).
     """
 
     organization_id: int

@@ -572,12 +572,13 @@ async def void_line(
     reason: str,
     quantity: int | None = None,
 ) -> BillLine:
-    """Take a line, or ``quantity`` of it, off an open bill. Lines the kitchen already has
-    need a reason. Voided lines stay, marked, for the Z report and the bill's history: a
-    partial void splits the line, the rest stays active (its total recalculated) and the
-    voided part becomes a line of its own with its share of the line discount (the two add
-    up exactly to the line before). Stock comes back for what is voided only. Returns the
-    voided line."""
+    """Take a line, or ``quantity`` of it, off an open bill. A line the kitchen already has
+    needs the void permission (``bill.void_sent_line``; a waiter may still take off what
+    was not sent) and a reason from the store's list of void reasons. Voided lines stay,
+    marked, for the Z report and the bill's history: a partial void splits the line, the
+    rest stays active (its total recalculated) and the voided part becomes a line of its
+    own with its share of the line discount (the two add up exactly to the line before).
+    Stock comes back for what is voided only. Returns the voided line."""
     actor.require(Permission.BILL_EDIT)
     if quantity is not None and not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise ValidationFailed(f"quantity is 1 to {MAX_LINE_QUANTITY}", field="quantity")
@@ -586,10 +587,16 @@ async def void_line(
     taken = line.quantity if quantity is None else quantity
     if taken > line.quantity:
         raise ValidationFailed(f"the line has {line.quantity}; void 1 to {line.quantity}", field="quantity")
-    if line.sent_to_kitchen_at is not None and not reason.strip():
-        raise ValidationFailed("say why a line the kitchen has is voided", field="reason")
     store = await session.get(Store, bill.store_id)
     assert store is not None
+    if line.sent_to_kitchen_at is not None:
+        actor.require(Permission.BILL_VOID_SENT_LINE)
+        if reason.strip() not in store.void_reasons:
+            raise ValidationFailed(
+                "a line the kitchen has is voided with one of the store's void reasons",
+                field="reason",
+                extra={"void_reasons": list(store.void_reasons)},
+            )
     await _change_stock_for(session, actor, store, line, taken, f"voided on bill {bill.number}")
     before = {"line_id": line.id, "quantity": line.quantity, "total": line.total_amount}
     voided = line
@@ -625,6 +632,7 @@ async def void_line(
             "quantity": voided.quantity,
             "total": voided.total_amount,
             "reason": voided.void_reason,
+            "was_sent_to_kitchen": voided.sent_to_kitchen_at is not None,
             "remaining_quantity": line.quantity if voided is not line else 0,
         },
     )
@@ -650,13 +658,45 @@ class DiscountRequest:
         return Discount(self.basis_points, self.fixed_amount)
 
 
+# Bill discounts that are not a staff member's gift (a member's coupon used as the bill
+# discount) start their reason with one of these; capabilities above orders register them.
+NON_STAFF_DISCOUNT_REASON_PREFIXES: list[str] = []
+
+
+@dataclass(frozen=True)
+class StaffDiscounts:
+    """The discounts staff gave on a bill (its lines' and the bill's together) and the
+    gross amount of its active lines they are measured against."""
+
+    amount: int
+    gross: int
+
+
+async def staff_discounts(session: AsyncSession, bill: Bill) -> StaffDiscounts:
+    lines = await bill_lines(session, bill.id, include_voided=False)
+    reason = bill.discount_reason or ""
+    is_staff_bill_discount = not any(
+        reason.startswith(prefix) for prefix in NON_STAFF_DISCOUNT_REASON_PREFIXES
+    )
+    return StaffDiscounts(
+        amount=sum(line.discount_amount for line in lines)
+        + (bill.discount_amount if is_staff_bill_discount else 0),
+        gross=sum(line.unit_price_amount * line.quantity for line in lines),
+    )
+
+
 def _require_discount_rights(
-    actor: Actor, approver: Actor | None, store: Store, discount_amount: int, base_amount: int
+    actor: Actor, approver: Actor | None, store: Store, before: StaffDiscounts, after: StaffDiscounts
 ) -> None:
-    """Staff with the discount permission give discounts up to the store's limit; above it
-    a manager approves on the spot (their PIN, checked by the caller into ``approver``)."""
+    """Staff with the discount permission give discounts up to the store's limit; the
+    line discounts and the bill discount count together (so a big discount cannot be cut
+    into a line part and a bill part that each pass). Above it the staff member needs
+    ``bill.discount_above_limit``, or a manager approves on the spot (their PIN, checked
+    by the caller into ``approver``). Lowering a discount is always allowed."""
     actor.require(Permission.BILL_DISCOUNT)
-    if base_amount <= 0 or discount_amount * 10_000 <= base_amount * store.discount_limit_basis_points:
+    if after.gross <= 0 or after.amount * 10_000 <= after.gross * store.discount_limit_basis_points:
+        return
+    if after.amount <= before.amount:
         return
     if actor.can(Permission.BILL_DISCOUNT_ABOVE_LIMIT):
         return
@@ -664,7 +704,12 @@ def _require_discount_rights(
         raise PermissionDenied(
             f"discounts above {store.discount_limit_basis_points / 100:g} % need a manager's PIN",
             field="approver_pin",
-            extra={"needs_approval": True},
+            extra={
+                "needs_approval": True,
+                "permission": Permission.BILL_DISCOUNT_ABOVE_LIMIT.value,
+                "discount_amount": after.amount,
+                "limit_amount": after.gross * store.discount_limit_basis_points // 10_000,
+            },
         )
     approver.require(Permission.BILL_DISCOUNT_ABOVE_LIMIT)
     approver.require_store(store.id)
@@ -679,19 +724,23 @@ async def discount_line(
     request: DiscountRequest,
     approver: Actor | None = None,
 ) -> BillLine:
+    """A discount on one line; with the bill's other discounts it counts against the
+    staff member's limit (``_require_discount_rights``)."""
+    actor.require(Permission.BILL_DISCOUNT)
     discount = request.validate()
     bill = await lock_bill(session, actor, bill_id, version)
     line = await _line_of(session, bill, line_id)
     store = await session.get(Store, bill.store_id)
     assert store is not None
-    gross = line.unit_price_amount * line.quantity
+    await recalculate(session, bill)
+    before = await staff_discounts(session, bill)
     discount_amount, total = line_total(line.unit_price_amount, line.quantity, discount)
-    _require_discount_rights(actor, approver, store, discount_amount, gross)
     line.discount_basis_points, line.discount_fixed_amount = request.basis_points, request.fixed_amount
     line.discount_reason = request.reason.strip()
     line.discount_amount, line.total_amount = discount_amount, total
     bill.rounding_amount = 0
     await recalculate(session, bill)
+    _require_discount_rights(actor, approver, store, before, await staff_discounts(session, bill))
     audit.record(
         session,
         actor,
@@ -718,19 +767,21 @@ async def discount_bill(
     request: DiscountRequest,
     approver: Actor | None = None,
 ) -> Bill:
-    discount = request.validate()
+    """A discount on the whole bill; with the line discounts it counts against the staff
+    member's limit (``_require_discount_rights``)."""
+    actor.require(Permission.BILL_DISCOUNT)
+    request.validate()
     bill = await lock_bill(session, actor, bill_id, version)
     store = await session.get(Store, bill.store_id)
     assert store is not None
     await recalculate(session, bill)
-    _require_discount_rights(
-        actor, approver, store, discount.amount_of(bill.subtotal_amount), bill.subtotal_amount
-    )
+    before = await staff_discounts(session, bill)
     bill.discount_basis_points, bill.discount_fixed_amount = request.basis_points, request.fixed_amount
     bill.discount_reason = request.reason.strip()
     bill.discount_by_staff_id = actor.staff_id
     bill.rounding_amount = 0
     await recalculate(session, bill)
+    _require_discount_rights(actor, approver, store, before, await staff_discounts(session, bill))
     if bill.paid_amount > bill.total_amount:
         raise Conflict("more is paid than the discounted bill; void a payment first", field="fixed_amount")
     audit.record(

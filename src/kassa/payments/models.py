@@ -104,6 +104,10 @@ class Refund(IdMixin, Base):
     approval_code: Mapped[str | None] = mapped_column(String(40))
     failure_reason: Mapped[str | None] = mapped_column(String(300))
     provider_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A manager sent this refund to another tender than the payment's (``tender``), e.g.
+    # all in cash while the card terminal is down: the payment's own tender and why.
+    directed_from_tender: Mapped[Tender | None] = mapped_column(enum_type(Tender))
+    direction_reason: Mapped[str | None] = mapped_column(String(300))
     # Not paid out before this: the customer's confirmation is awaited (store setting).
     is_held: Mapped[bool] = mapped_column(default=False)
     created_by_staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff_members.id"))

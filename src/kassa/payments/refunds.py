@@ -42,6 +42,7 @@ from kassa.payments.provider_settings import PaymentProviderNotConfigured, provi
 from kassa.payments.providers import PaymentProvider, ProviderError, RefundRequest, RefundResult
 from kassa.payments.providers import RefundStatus as ProviderRefundStatus
 from kassa.payments.providers.card_terminal import CardRefund
+from kassa.shifts.guard import require_open_shift_for_cash
 from kassa.stores.service import store_topic
 
 REFUND_KIND = "payment.refund"
@@ -97,6 +98,40 @@ def plan_shares(payments: Sequence[Payment], amount: int) -> list[RefundShare]:
     ]
 
 
+@dataclass(frozen=True)
+class RefundDirection:
+    """A manager sends a refund to one tender instead of the original ones (all in cash
+    while the card terminal is down), saying why."""
+
+    tender: Tender
+    reason: str
+
+
+# Tenders a refund may be directed to: paid out by a person at the register.
+DIRECTABLE_TENDERS = MANUAL_TENDERS
+
+
+def check_direction(actor: Actor, direction: RefundDirection, payments: Sequence[Payment]) -> None:
+    """Who may direct a refund (``refund.direct``) and where to: cash, or a card when the
+    bill was paid (partly) by card; a reason is required."""
+    actor.require(Permission.REFUND_DIRECT)
+    if not direction.reason.strip():
+        raise ValidationFailed("say why the refund goes to another tender", field="refund_to.reason")
+    paid_with = {payment.tender for payment in payments}
+    if direction.tender != Tender.CASH and (
+        direction.tender not in DIRECTABLE_TENDERS or direction.tender not in paid_with
+    ):
+        raise ValidationFailed(
+            "a refund goes to cash, or to a card the bill was paid with",
+            field="refund_to.tender",
+            extra={
+                "tenders": sorted(
+                    {Tender.CASH.value} | {tender.value for tender in paid_with & DIRECTABLE_TENDERS}
+                )
+            },
+        )
+
+
 async def refund_to_tenders(
     session: AsyncSession,
     actor: Actor,
@@ -106,9 +141,20 @@ async def refund_to_tenders(
     reason: str,
     source: tuple[str, int],
     hold: bool = False,
+    direction: RefundDirection | None = None,
+    direction_actor: Actor | None = None,
 ) -> list[Refund]:
-    """Refund ``amount`` of ``bill`` to its tenders (reserved now, paid out unless ``hold``)."""
-    shares = plan_shares(await refundable_payments(session, bill.id), amount)
+    """Refund ``amount`` of ``bill`` to its tenders (reserved now, paid out unless ``hold``).
+
+    By default each tender gets back its share, in proportion. With a ``direction`` (a
+    manager's call, ``refund.direct``: checked on ``direction_actor``, default the actor)
+    the shares are still reserved on the payments they came from, so no payment gives back
+    more than it took, but they are paid out in the chosen tender; shares of stored value
+    and points always go back to the member."""
+    payments = await refundable_payments(session, bill.id)
+    if direction is not None:
+        check_direction(direction_actor or actor, direction, payments)
+    shares = plan_shares(payments, amount)
     refunds: list[Refund] = []
     for share in shares:
         reserved = await session.scalar(
@@ -124,11 +170,18 @@ async def refund_to_tenders(
         )
         if reserved is None:
             raise Conflict("the payment was refunded meanwhile; try again", field="amount")
+        is_directed = (
+            direction is not None and direction.tender != share.tender and share.tender not in MEMBER_TENDERS
+        )
         refund = Refund(
             payment_id=share.payment_id,
             bill_id=bill.id,
             store_id=bill.store_id,
-            tender=share.tender,
+            tender=direction.tender if is_directed and direction is not None else share.tender,
+            directed_from_tender=share.tender if is_directed else None,
+            direction_reason=direction.reason.strip()[:300]
+            if is_directed and direction is not None
+            else None,
             amount=share.amount,
             currency=bill.currency,
             status=RefundStatus.PENDING,
@@ -155,6 +208,13 @@ async def refund_to_tenders(
                 "tender": refund.tender.value,
                 "amount": refund.amount,
                 "held": hold,
+                "directed_from_tender": refund.directed_from_tender.value
+                if refund.directed_from_tender
+                else None,
+                "direction_reason": refund.direction_reason,
+                "directed_by_staff_id": (direction_actor or actor).staff_id
+                if refund.directed_from_tender
+                else None,
             },
         )
         if not hold:
@@ -177,6 +237,8 @@ async def release(session: AsyncSession, actor: Actor, refund: Refund) -> None:
             dedupe_key=f"refund:{refund.id}",
         )
     elif refund.tender == Tender.CASH and actor.register_id is not None and actor.can(Permission.CASH_DRAWER):
+        # Handed over from this register's drawer at once, so it needs a shift to count it.
+        await require_open_shift_for_cash(session, refund.store_id, actor.register_id)
         await _succeed(session, actor, refund, register_id=actor.register_id)
         return
     elif refund.tender in MEMBER_TENDERS:
@@ -281,6 +343,7 @@ async def pay_out(
         actor.require(Permission.CASH_DRAWER)
         if actor.register_id is None:
             raise ValidationFailed("cash is paid out at a register; log in on one", field="register_id")
+        await require_open_shift_for_cash(session, refund.store_id, actor.register_id)
         await _succeed(session, actor, refund, register_id=actor.register_id)
     elif refund.tender == Tender.CARD:
         from kassa.payments.service import card_terminal_for

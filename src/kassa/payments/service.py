@@ -45,6 +45,7 @@ from kassa.payments.providers import (
     ProviderError,
 )
 from kassa.payments.providers.card_terminal import CardCharge, CardTerminal, ManualApprovalTerminal
+from kassa.shifts.guard import require_open_shift_for_cash
 
 logger = logging.getLogger(__name__)
 
@@ -201,12 +202,14 @@ async def take_cash(
 ) -> Payment:
     """Cash: the customer hands over ``tendered``; the payment is ``amount`` (default: all
     that is due, or the share). When cash settles the bill, what is due is rounded to coins
-    that exist (CNY: down to the jiao, 抹零); the difference is the bill's rounding."""
+    that exist (CNY: down to the jiao, 抹零); the difference is the bill's rounding. With
+    no open shift on the register, cash is refused when the store asks for one."""
     actor.require(Permission.PAYMENT_TAKE)
     bill, existing = await _lock_for_payment(session, actor, bill_id, version, idempotency_key)
     if existing is not None:
         return existing
     assert bill is not None
+    await require_open_shift_for_cash(session, bill.store_id, actor.register_id)
     target = _target_amount(bill, amount, split_share_index)
     due = orders.amount_due(bill)
     rounding = 0
@@ -516,8 +519,9 @@ async def _organization_of(session: AsyncSession, bill: Bill) -> int:
 async def void_payment(
     session: AsyncSession, actor: Actor, bill_id: int, version: int, payment_id: int, reason: str
 ) -> Payment:
-    """Cancel a payment before the bill closes: cash goes back from the drawer, a card is
-    voided on the terminal, a wallet charge is cancelled (and refunded) at the provider."""
+    """Cancel a payment before the bill closes: cash goes back from the drawer (of an open
+    shift, when the store asks for one), a card is voided on the terminal, a wallet charge
+    is cancelled (and refunded) at the provider."""
     actor.require(Permission.PAYMENT_VOID)
     if not reason.strip():
         raise ValidationFailed("say why the payment is voided", field="reason")
@@ -527,6 +531,14 @@ async def void_payment(
         raise NotFound(f"no payment {payment_id} on this bill", field="payment_id")
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING):
         raise Conflict(f"the payment is {payment.status.value}", field="payment_id")
+    if payment.tender == Tender.CASH and payment.status == PaymentStatus.SUCCEEDED:
+        # The cash goes back out of the drawer it went into: that shift must still be open.
+        await require_open_shift_for_cash(
+            session,
+            payment.store_id,
+            payment.register_id,
+            taken_at=payment.completed_at or payment.created_at,
+        )
     if payment.tender in WALLET_TENDERS and payment.out_trade_no:
         provider = await provider_for(session, payment.store_id, payment.tender)
         check_not_changed_since(payment.provider, provider, "the payment")

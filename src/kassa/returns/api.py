@@ -110,8 +110,19 @@ async def _manager(
 @router.post("/returns/{return_id}/approve", response_model=ReturnOut)
 async def approve(return_id: int, body: ApproveIn, actor: CurrentActor, session: Session) -> ReturnOut:
     manager, method = await _manager(session, actor, return_id, body)
+    refund_to = (
+        payment_refunds.RefundDirection(body.refund_to.tender, body.refund_to.reason)
+        if body.refund_to is not None
+        else None
+    )
     request = await service.approve(
-        session, actor, return_id, comment=body.comment, manager=manager, approval_method=method
+        session,
+        actor,
+        return_id,
+        comment=body.comment,
+        manager=manager,
+        approval_method=method,
+        refund_to=refund_to,
     )
     return await return_out(session, request)
 

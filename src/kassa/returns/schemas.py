@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.payments.models import Tender
 from kassa.returns.models import Confirmation, ConfirmationMode, RefundState, ReturnStatus, TimeoutAction
 
 
@@ -34,9 +35,19 @@ class ManagerApproval(BaseModel):
     sms_code: str | None = Field(default=None, pattern=r"^\d{6}$")
 
 
+class RefundDirectionIn(BaseModel):
+    """Send the refund to one tender instead of the original ones (``refund.direct``)."""
+
+    tender: Tender = Field(description="cash, or card when the bill was paid (partly) by card")
+    reason: str = Field(min_length=1, max_length=300, description="e.g. the card terminal is down")
+
+
 class ApproveIn(BaseModel):
     comment: str = Field(default="", max_length=500)
     manager: ManagerApproval | None = None
+    refund_to: RefundDirectionIn | None = Field(
+        default=None, description="Default: back to the bill's tenders in proportion"
+    )
 
 
 class RejectIn(BaseModel):
@@ -74,6 +85,8 @@ class RefundOut(BaseModel):
     currency: str
     status: str
     is_held: bool
+    directed_from_tender: str | None = Field(default=None, description="Set when a manager directed it")
+    direction_reason: str | None = None
     register_id: int | None
     approval_code: str | None
     provider_reference: str | None

@@ -478,9 +478,14 @@ async def approve(
     comment: str = "",
     manager: Actor | None = None,
     approval_method: str | None = None,
+    refund_to: payment_refunds.RefundDirection | None = None,
 ) -> ReturnRequest:
     """Approve a pending return. ``manager`` is a manager who authorised it on the spot
-    (PIN or SMS code, checked by the caller) when the return is above the threshold."""
+    (PIN or SMS code, checked by the caller) when the return is above the threshold.
+
+    The refund goes back to the bill's tenders in proportion; ``refund_to`` sends it to one
+    chosen tender instead (``refund.direct``: the approver's, or the manager's who
+    authorised on the spot), with a reason."""
     actor.require(Permission.RETURN_APPROVE)
     request = await _locked_request(session, actor, return_id)
     rules = await settings_of(session, request.store_id)
@@ -515,11 +520,16 @@ async def approve(
                 reason=f"return {request.id}: {reason}",
                 restock=not line.was_prepared,
             )
+        if refund_to is not None:
+            raise ValidationFailed("an open bill refunds nothing: its lines come off", field="refund_to")
         request.bill_was_paid = False
         request.refund_state = RefundState.NONE
     elif bill.status == BillStatus.CLOSED:
         await _restock(session, actor, store, bill, lines)
-        await _start_refund(session, actor, request, bill, store, rules)
+        direction_actor = (
+            manager if manager is not None and not actor.can(Permission.REFUND_DIRECT) else actor
+        )
+        await _start_refund(session, actor, request, bill, store, rules, refund_to, direction_actor)
         for hook in RETURN_APPROVED_HOOKS:
             await hook(session, bill, request.id, request.amount)
     else:
@@ -579,8 +589,11 @@ async def _start_refund(
     bill: Bill,
     store: Store,
     rules: ReturnSettings,
+    refund_to: payment_refunds.RefundDirection | None = None,
+    direction_actor: Actor | None = None,
 ) -> None:
-    """Refund a paid bill's returned dishes to its tenders and tell the customer."""
+    """Refund a paid bill's returned dishes to its tenders (or the chosen one) and tell
+    the customer."""
     ask = request.customer_phone is not None and request.amount > 0
     hold = ask and rules.confirmation_mode == ConfirmationMode.BEFORE_REFUND
     refunds = await payment_refunds.refund_to_tenders(
@@ -591,6 +604,8 @@ async def _start_refund(
         reason=f"return {request.id}",
         source=(SUBJECT, request.id),
         hold=hold,
+        direction=refund_to,
+        direction_actor=direction_actor,
     )
     request.refund_state = RefundState.HELD if hold else RefundState.IN_PROGRESS
     await _refresh_refund_state(session, request)

@@ -22,7 +22,7 @@ from kassa.payments.models import Tender
 from kassa.printing.escpos_render import layout_to_text
 from kassa.printing.layout import LayoutBuilder, PaperWidth, TextSize, is_chinese_locale
 from kassa.shifts.models import CashMovementKind
-from kassa.shifts.schemas import ShiftReport, TopUpTotal, ZReport
+from kassa.shifts.schemas import DirectedRefund, ShiftReport, TopUpTotal, ZReport
 
 PDF_FONT = "STSong-Light"
 
@@ -61,6 +61,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "voids": ("VOIDS", "退菜/作废"),
     "no_reason": ("(no reason)", "（无原因）"),
     "refunds": ("REFUNDS", "退款"),
+    "directed": ("Directed", "改退"),
     "shifts": ("SHIFTS", "班次"),
     "opening_float": ("Opening float", "备用金"),
     "cash_sales": ("Cash sales", "现金销售"),
@@ -100,6 +101,14 @@ TENDER_LABELS: dict[Tender, tuple[str, str]] = {
 def label(key: str, locale: str) -> str:
     english, chinese = _LABELS[key]
     return chinese if is_chinese_locale(locale) else english
+
+
+def _direction(directed: DirectedRefund, locale: str) -> str:
+    """ "Card → Cash (2)": a refund a manager sent to another tender than the one paid with."""
+    return (
+        f"{tender_label(Tender(directed.from_tender), locale)} → "
+        f"{tender_label(Tender(directed.to_tender), locale)} ({directed.count})"
+    )
 
 
 def tender_label(tender: Tender, locale: str) -> str:
@@ -161,13 +170,17 @@ class _Paper:
 
 def _shift_cash_rows(paper: _Paper, report: ShiftReport) -> None:
     paper.figure("opening_float", report.opening_float_amount)
-    paper.figure("cash_sales", report.cash_sales_amount)
-    paper.figure("cash_refunds", -report.cash_refunds_amount)
+    # A blind count leaves out what the expected cash could be worked out from.
+    if report.cash_sales_amount is not None:
+        paper.figure("cash_sales", report.cash_sales_amount)
+    if report.cash_refunds_amount is not None:
+        paper.figure("cash_refunds", -report.cash_refunds_amount)
     paper.figure("cash_in", report.cash_in_amount)
     paper.figure("cash_out", -report.cash_out_amount)
     if report.cash_top_ups_amount:
         paper.figure("cash_top_ups", report.cash_top_ups_amount)
-    paper.figure("expected_cash", report.expected_cash_amount, is_bold=True)
+    if report.expected_cash_amount is not None:
+        paper.figure("expected_cash", report.expected_cash_amount, is_bold=True)
     if report.counted_cash_amount is not None and report.difference_amount is not None:
         paper.figure("counted_cash", report.counted_cash_amount)
         paper.figure("over_short", report.difference_amount, is_bold=True)
@@ -274,6 +287,12 @@ def z_report_text(report: ZReport, width: int = PaperWidth.WIDTH_80_MM) -> str:
 
     paper.heading("refunds")
     paper.amount(f"{paper.label('count')} {report.refunds.count}", report.refunds.amount)
+    for directed in report.refunds.directed:
+        paper.amount(
+            f"{paper.label('directed')} {_direction(directed, report.locale)}", directed.amount, indent=2
+        )
+        for why in directed.reasons:
+            paper.builder.row(why, indent=4)
 
     paper.heading("shifts")
     for shift in report.shifts:
@@ -414,6 +433,10 @@ def z_report_pdf(report: ZReport, *, is_compressed: bool = True) -> bytes:
         (pdf.label("payments_total"), money(report.payments_amount)),
         (pdf.label("cash_rounding"), money(report.cash_rounding_amount)),
         (pdf.label("refunds"), money(report.refunds.amount)),
+        *(
+            (f"{pdf.label('directed')} {_direction(directed, report.locale)}", money(directed.amount))
+            for directed in report.refunds.directed
+        ),
         (pdf.label("over_short"), money(report.over_short_amount)),
     ]
     pdf.heading("total_sales")
@@ -532,15 +555,19 @@ def shift_report_pdf(report: ShiftReport, *, is_compressed: bool = True) -> byte
             )
         )
     )
-    rows = [
-        (pdf.label("opening_float"), pdf.money(report.opening_float_amount)),
-        (pdf.label("cash_sales"), pdf.money(report.cash_sales_amount)),
-        (pdf.label("cash_refunds"), pdf.money(-report.cash_refunds_amount)),
+    rows = [(pdf.label("opening_float"), pdf.money(report.opening_float_amount))]
+    if report.cash_sales_amount is not None:
+        rows.append((pdf.label("cash_sales"), pdf.money(report.cash_sales_amount)))
+    if report.cash_refunds_amount is not None:
+        rows.append((pdf.label("cash_refunds"), pdf.money(-report.cash_refunds_amount)))
+    rows += [
         (pdf.label("cash_in"), pdf.money(report.cash_in_amount)),
         (pdf.label("cash_out"), pdf.money(-report.cash_out_amount)),
-        (pdf.label("cash_top_ups"), pdf.money(report.cash_top_ups_amount)),
-        (pdf.label("expected_cash"), pdf.money(report.expected_cash_amount)),
     ]
+    if report.cash_top_ups_amount is not None:
+        rows.append((pdf.label("cash_top_ups"), pdf.money(report.cash_top_ups_amount)))
+    if report.expected_cash_amount is not None:
+        rows.append((pdf.label("expected_cash"), pdf.money(report.expected_cash_amount)))
     if report.counted_cash_amount is not None and report.difference_amount is not None:
         rows += [
             (pdf.label("counted_cash"), pdf.money(report.counted_cash_amount)),

@@ -36,6 +36,7 @@ from kassa.returns.models import ReturnRequest, ReturnStatus
 from kassa.shifts.models import Shift, ShiftStatus
 from kassa.shifts.schemas import (
     CategorySales,
+    DirectedRefund,
     DiscountTotals,
     RefundTender,
     RefundTotals,
@@ -301,7 +302,34 @@ async def _refunds(session: AsyncSession, store: Store, on: date) -> RefundTotal
             )
         )
     ).one()
+    directed_rows = (
+        await session.execute(
+            select(Refund.directed_from_tender, Refund.tender, Refund.amount, Refund.direction_reason)
+            .where(
+                Refund.store_id == store.id,
+                Refund.status == RefundStatus.SUCCEEDED,
+                Refund.completed_at >= start,
+                Refund.completed_at < end,
+                Refund.directed_from_tender.is_not(None),
+            )
+            .order_by(Refund.id)
+        )
+    ).all()
+    directed: dict[tuple[Tender, Tender], list[tuple[int, str]]] = {}
+    for from_tender, to_tender, amount, reason in directed_rows:
+        assert from_tender is not None
+        directed.setdefault((Tender(from_tender), Tender(to_tender)), []).append((int(amount), reason or ""))
     return RefundTotals(
+        directed=[
+            DirectedRefund(
+                from_tender=from_tender.value,
+                to_tender=to_tender.value,
+                count=len(items),
+                amount=sum(amount for amount, _reason in items),
+                reasons=list(dict.fromkeys(reason for _amount, reason in items if reason)),
+            )
+            for (from_tender, to_tender), items in sorted(directed.items())
+        ],
         count=sum(count for count, _amount in by_tender.values()),
         amount=sum(amount for _count, amount in by_tender.values()),
         returns_count=int(returns[0]),

@@ -125,19 +125,25 @@ class ShiftReport(BaseModel):
     timezone: str
     generated_at: datetime
     opening_float_amount: int
-    cash_sales_amount: int
+    cash_sales_amount: int | None = Field(description="None while a blind count hides it")
     cash_sales_count: int
-    cash_refunds_amount: int
+    cash_refunds_amount: int | None = Field(description="None while a blind count hides it")
     cash_in_amount: int
     cash_out_amount: int
-    expected_cash_amount: int
+    expected_cash_amount: int | None = Field(description="None while a blind count hides it")
     counted_cash_amount: int | None
     difference_amount: int | None
     movements: list[CashMovementOut]
     tenders: list[TenderTotal] = Field(description="Every tender taken on the register during the shift")
-    cash_top_ups_amount: int = Field(default=0, description="Cash taken for stored-value top-ups")
+    cash_top_ups_amount: int | None = Field(
+        default=0, description="Cash taken for stored-value top-ups (none while the count is blind)"
+    )
     top_ups: list[TopUpTotal] = Field(
         default_factory=list, description="Stored-value top-ups taken on the register, per tender"
+    )
+    is_count_blind: bool = Field(
+        default=False,
+        description="The store counts the drawer blind: the expected cash shows once the count is in",
     )
 
 
@@ -201,6 +207,17 @@ class RefundTender(BaseModel):
     amount: int
 
 
+class DirectedRefund(BaseModel):
+    """Refunds a manager sent to another tender than the one paid with (all in cash while
+    the card terminal was down), paid out during the day: from, to, how many, why."""
+
+    from_tender: str
+    to_tender: str
+    count: int
+    amount: int
+    reasons: list[str]
+
+
 class RefundTotals(BaseModel):
     """Returns approved and refunds paid out during the business day."""
 
@@ -209,6 +226,7 @@ class RefundTotals(BaseModel):
     returns_count: int = 0  # returns approved (open bills included: their lines came off)
     returns_amount: int = 0
     by_tender: list[RefundTender] = []
+    directed: list[DirectedRefund] = []
 
 
 class ShiftSummary(BaseModel):

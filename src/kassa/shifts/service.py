@@ -295,6 +295,15 @@ async def cash_figures(session: AsyncSession, shift: Shift, until: datetime | No
     )
 
 
+async def _hides_expected_cash(session: AsyncSession, actor: Actor, shift: Shift) -> bool:
+    """A blind drawer count (store option): until the count is in, whoever counts does not
+    see what the drawer should hold (those who read reports, ``report.view``, still do)."""
+    if shift.status != ShiftStatus.OPEN or actor.can(Permission.REPORT_VIEW):
+        return False
+    store = await session.get(Store, shift.store_id)
+    return store is not None and store.is_drawer_count_blind
+
+
 async def record_cash_movement(
     session: AsyncSession, actor: Actor, shift_id: int, *, kind: CashMovementKind, amount: int, reason: str
 ) -> CashMovement:
@@ -309,6 +318,8 @@ async def record_cash_movement(
     if kind == CashMovementKind.CASH_OUT:
         expected = (await cash_figures(session, shift)).expected
         if amount > expected:
+            if await _hides_expected_cash(session, actor, shift):
+                raise Conflict("the drawer does not hold that much", field="amount")
             raise Conflict(
                 f"the drawer should hold only {Money(expected, shift.currency)}",
                 field="amount",
@@ -466,6 +477,8 @@ async def shift_report(
         ],
     )
     is_closed = shift.status == ShiftStatus.CLOSED
+    is_blind = await _hides_expected_cash(session, actor, shift)
+    tenders = await _tenders(session, shift, until)
     return ShiftReport(
         kind="close" if is_closed else "x",
         shift=ShiftOut.model_validate(shift),
@@ -477,16 +490,22 @@ async def shift_report(
         timezone=store.timezone,
         generated_at=now,
         opening_float_amount=figures.opening_float,
-        cash_sales_amount=figures.cash_sales,
+        # A blind count hides every figure the expected cash could be worked out from.
+        cash_sales_amount=None if is_blind else figures.cash_sales,
         cash_sales_count=figures.cash_sales_count,
-        cash_refunds_amount=figures.cash_refunds,
+        cash_refunds_amount=None if is_blind else figures.cash_refunds,
         cash_in_amount=figures.cash_in,
         cash_out_amount=figures.cash_out,
-        expected_cash_amount=figures.expected,
+        expected_cash_amount=None if is_blind else figures.expected,
         counted_cash_amount=shift.counted_cash_amount,
         difference_amount=shift.difference_amount,
         movements=[CashMovementOut.model_validate(item) for item in movements],
-        tenders=await _tenders(session, shift, until),
-        cash_top_ups_amount=figures.cash_top_ups,
-        top_ups=await top_up_totals(session, shift, until),
+        tenders=[tender for tender in tenders if not (is_blind and tender.tender == Tender.CASH)],
+        cash_top_ups_amount=None if is_blind else figures.cash_top_ups,
+        top_ups=[
+            top_up
+            for top_up in await top_up_totals(session, shift, until)
+            if not (is_blind and top_up.tender == Tender.CASH)
+        ],
+        is_count_blind=is_blind,
     )

@@ -351,7 +351,8 @@ class ShiftDesk:
         title = _("Shift closed") if is_closed else _("X report")
         with dialog_card(self.host, title, "shift-report", 520) as dialog:
             with ui.column().classes("w-full gap-0"):
-                self.figure(_("Expected cash"), report.expected_cash_amount, "shift-report-expected")
+                if report.expected_cash_amount is not None:
+                    self.figure(_("Expected cash"), report.expected_cash_amount, "shift-report-expected")
                 if report.counted_cash_amount is not None and report.difference_amount is not None:
                     self.figure(_("Counted cash"), report.counted_cash_amount, "shift-report-counted")
                     self.difference_row(report.difference_amount, "shift-report-difference")
@@ -434,8 +435,12 @@ class ShiftDesk:
                 with ui.column().classes("w-full sm:w-[250px] shrink-0 gap-2 justify-end items-stretch"):
                     with ui.column().classes("w-full gap-0 border-t pt-2"):
                         counted_label = self.figure(_("Counted cash"), 0, "shift-close-counted")
-                        self.figure(_("Expected cash"), expected, "shift-close-expected")
-                        difference_label = self.difference_row(-expected, "shift-close-difference")
+                        # A blind count shows no expected cash (and so no difference) until
+                        # the count is in; the closing report has both.
+                        difference_label: ui.label | None = None
+                        if expected is not None:
+                            self.figure(_("Expected cash"), expected, "shift-close-expected")
+                            difference_label = self.difference_row(-expected, "shift-close-difference")
                     problem = (
                         ui.label().classes("text-sm text-rose-700").props('data-testid="shift-close-problem"')
                     )
@@ -477,7 +482,8 @@ class ShiftDesk:
                     problem.set_text(_("Type each count as a whole number."))
                 counted_label.set_text(self.money(total or 0))
                 counted_label.props(f'data-amount="{total if total is not None else ""}"')
-                self.paint_difference(difference_label, (total or 0) - expected)
+                if difference_label is not None and expected is not None:
+                    self.paint_difference(difference_label, (total or 0) - expected)
                 ok.set_enabled(total is not None)
 
             async def submit() -> None:

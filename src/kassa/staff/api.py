@@ -6,7 +6,19 @@ from fastapi import APIRouter, Request, status
 
 from kassa.core.database import commit
 from kassa.staff import service
-from kassa.staff.schemas import Me, PasswordLogin, PinLogin, SessionOut, StaffCreate, StaffOut, StaffTile
+from kassa.staff.models import StaffMember
+from kassa.staff.schemas import (
+    CredentialsReset,
+    Me,
+    PasswordLogin,
+    PinLogin,
+    SessionOut,
+    StaffCreate,
+    StaffOut,
+    StaffPermissionsIn,
+    StaffPermissionsOut,
+    StaffTile,
+)
 from kassa.web.dependencies import (
     CurrentActor,
     DeviceToken,
@@ -114,3 +126,43 @@ async def create_staff(body: StaffCreate, actor: CurrentActor, session: Session)
 @router.post("/staff/{staff_id}/unlock", response_model=StaffOut)
 async def unlock_staff(staff_id: int, actor: CurrentActor, session: Session) -> StaffOut:
     return StaffOut.model_validate(await service.unlock_staff(session, actor, staff_id))
+
+
+@router.get("/staff/{staff_id}/permissions", response_model=StaffPermissionsOut)
+async def staff_permissions(staff_id: int, actor: CurrentActor, session: Session) -> StaffPermissionsOut:
+    staff = await service.get_staff(session, actor, staff_id)
+    return _permissions_out(staff)
+
+
+@router.put(
+    "/staff/{staff_id}/permissions",
+    response_model=StaffPermissionsOut,
+    summary="Give or withhold single permissions on top of the role",
+)
+async def set_staff_permissions(
+    staff_id: int, body: StaffPermissionsIn, actor: CurrentActor, session: Session
+) -> StaffPermissionsOut:
+    """A manager changes only permissions they hold (403 naming them otherwise), never their
+    own and never an owner's. Takes effect at the staff member's next request."""
+    staff = await service.set_staff_permissions(
+        session, actor, staff_id, granted=frozenset(body.granted), withheld=frozenset(body.withheld)
+    )
+    return _permissions_out(staff)
+
+
+@router.post("/staff/{staff_id}/credentials", response_model=StaffOut, summary="Set a new PIN or password")
+async def reset_credentials(
+    staff_id: int, body: CredentialsReset, actor: CurrentActor, session: Session
+) -> StaffOut:
+    """Ends the staff member's sessions. Only an owner resets an owner's."""
+    staff = await service.reset_credentials(session, actor, staff_id, pin=body.pin, password=body.password)
+    return StaffOut.model_validate(staff)
+
+
+def _permissions_out(staff: StaffMember) -> StaffPermissionsOut:
+    return StaffPermissionsOut.model_validate(
+        {
+            **StaffOut.model_validate(staff).model_dump(),
+            "permissions": sorted(permission.value for permission in service.staff_permissions(staff)),
+        }
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.auth import Role
@@ -30,6 +30,9 @@ class StaffMember(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_pin_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # Permission names a manager gave or withheld on top of the role (withheld wins).
+    granted_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    withheld_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class StaffSession(IdMixin, TimestampMixin, Base):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kassa.core.auth import Role
+from kassa.core.auth import Permission, Role
 
 
 class PinLogin(BaseModel):
@@ -48,6 +48,28 @@ class StaffOut(BaseModel):
     email: str | None
     is_active: bool
     locked_until: datetime | None
+    granted_permissions: list[str] = Field(description="Given on top of the role")
+    withheld_permissions: list[str] = Field(description="Taken away from the role")
+
+
+class StaffPermissionsIn(BaseModel):
+    """Replaces the permissions given and withheld on top of the role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    granted: list[Permission] = Field(default_factory=list, max_length=len(Permission))
+    withheld: list[Permission] = Field(default_factory=list, max_length=len(Permission))
+
+
+class StaffPermissionsOut(StaffOut):
+    permissions: list[str] = Field(description="What the staff member may do now")
+
+
+class CredentialsReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pin: str | None = Field(default=None, pattern=r"^\d{4,6}$", description="4 to 6 digits")
+    password: str | None = Field(default=None, min_length=10, max_length=200)
 
 
 class StaffTile(BaseModel):

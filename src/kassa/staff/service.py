@@ -12,7 +12,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import audit
-from kassa.core.auth import Actor, Permission, Role, hash_secret, new_token, token_digest, verify_secret
+from kassa.core.auth import (
+    Actor,
+    Permission,
+    Role,
+    effective_permissions,
+    hash_secret,
+    new_token,
+    parse_permissions,
+    token_digest,
+    verify_secret,
+)
 from kassa.core.database import utc_now
 from kassa.core.errors import (
     KassaError,
@@ -51,6 +61,25 @@ def _staff_snapshot(staff: StaffMember) -> dict[str, object]:
         "email": staff.email,
         "is_active": staff.is_active,
     }
+
+
+def staff_permissions(staff: StaffMember) -> frozenset[Permission]:
+    """The staff member's role permissions with what a manager gave or withheld."""
+    return effective_permissions(
+        staff.role,
+        parse_permissions(staff.granted_permissions),
+        parse_permissions(staff.withheld_permissions),
+    )
+
+
+def _require_may_change(actor: Actor, staff: StaffMember) -> None:
+    """Only an owner touches an owner (unlock, PIN, password, permissions): a manager holds
+    fewer rights than the owner and must not be able to lock them out or take over."""
+    actor.require(Permission.STAFF_MANAGE)
+    if staff.role == Role.OWNER and actor.role != Role.OWNER and not actor.is_system:
+        raise PermissionDenied("only an owner may change an owner", field="staff_id")
+    if staff.store_id is not None:
+        actor.require_store(staff.store_id)
 
 
 async def create_staff(
@@ -127,6 +156,15 @@ async def list_staff(
     return (await session.scalars(query.order_by(StaffMember.role, StaffMember.display_name))).all()
 
 
+async def get_staff(session: AsyncSession, actor: Actor, staff_id: int) -> StaffMember:
+    """One staff member of the actor's organization (and store, for store staff)."""
+    actor.require(Permission.STAFF_VIEW)
+    staff = await load_scoped(session, actor, StaffMember, staff_id, field="staff_id", what="staff member")
+    if staff.store_id is not None:
+        actor.require_store(staff.store_id)
+    return staff
+
+
 async def register_staff_picker(
     session: AsyncSession,
     register_id: int,
@@ -187,6 +225,7 @@ def _actor_for(
     register_id: int | None,
     store_ids: frozenset[int] | None = None,
 ) -> Actor:
+    has_overrides = bool(staff.granted_permissions or staff.withheld_permissions)
     return Actor(
         organization_id=staff.organization_id,
         staff_id=staff.id,
@@ -195,6 +234,8 @@ def _actor_for(
         register_id=register_id,
         display_name=staff.display_name,
         store_ids=store_ids,
+        # Resolved here, at every authentication, so a change applies to open sessions at once.
+        granted_permissions=staff_permissions(staff) if has_overrides else None,
     )
 
 
@@ -484,11 +525,10 @@ async def logout(session: AsyncSession, actor: Actor, token: str) -> None:
 
 async def unlock_staff(session: AsyncSession, actor: Actor, staff_id: int) -> StaffMember:
     """A manager lifts a lockout (wrong PINs, and wrong back-office passwords) before it
-    runs out."""
+    runs out. Only an owner unlocks an owner."""
     actor.require(Permission.STAFF_MANAGE)
     staff = await load_scoped(session, actor, StaffMember, staff_id, field="staff_id", what="staff member")
-    if staff.store_id is not None:
-        actor.require_store(staff.store_id)
+    _require_may_change(actor, staff)
     staff.locked_until = None
     staff.failed_pin_attempts = 0
     if staff.email:
@@ -499,3 +539,108 @@ async def unlock_staff(session: AsyncSession, actor: Actor, staff_id: int) -> St
 
 async def count_staff(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count(StaffMember.id))) or 0)
+
+
+async def set_staff_permissions(
+    session: AsyncSession,
+    actor: Actor,
+    staff_id: int,
+    *,
+    granted: frozenset[Permission],
+    withheld: frozenset[Permission],
+) -> StaffMember:
+    """Give (``granted``) or withhold (``withheld``) single permissions on top of a staff
+    member's role; the lists replace the ones before.
+
+    A manager changes only permissions they hold themselves (giving or taking away), never
+    their own and never an owner's. Open sessions get the new set at their next request.
+    """
+    actor.require(Permission.STAFF_MANAGE)
+    staff = await load_scoped(
+        session, actor, StaffMember, staff_id, field="staff_id", what="staff member", for_update=True
+    )
+    _require_may_change(actor, staff)
+    if granted & withheld:
+        names = sorted(permission.value for permission in granted & withheld)
+        raise ValidationFailed(f"given and withheld at once: {', '.join(names)}", field="withheld")
+    if staff.id == actor.staff_id and actor.role != Role.OWNER:
+        raise PermissionDenied("nobody changes their own permissions", field="staff_id")
+    before = staff_permissions(staff)
+    role_permissions = effective_permissions(staff.role)
+    # Only what changes anything is kept: a grant the role has anyway, or a withhold of
+    # what the role lacks, would only confuse the next reader.
+    new_granted = granted - role_permissions
+    new_withheld = withheld & role_permissions
+    after = effective_permissions(staff.role, new_granted, new_withheld)
+    changed = before ^ after
+    if actor.role != Role.OWNER and not actor.is_system:
+        foreign = changed - actor.permissions
+        if foreign:
+            names = sorted(permission.value for permission in foreign)
+            raise PermissionDenied(
+                f"you cannot give or take away what you do not hold: {', '.join(names)}",
+                field="granted",
+                extra={"permissions": names},
+            )
+    audit_before = {
+        "granted": sorted(staff.granted_permissions or []),
+        "withheld": sorted(staff.withheld_permissions or []),
+    }
+    staff.granted_permissions = sorted(permission.value for permission in new_granted)
+    staff.withheld_permissions = sorted(permission.value for permission in new_withheld)
+    audit.record(
+        session,
+        actor,
+        "staff.permissions",
+        "staff",
+        staff.id,
+        store_id=staff.store_id,
+        before=audit_before,
+        after={
+            "granted": staff.granted_permissions,
+            "withheld": staff.withheld_permissions,
+            "added": sorted(permission.value for permission in after - before),
+            "removed": sorted(permission.value for permission in before - after),
+        },
+    )
+    return staff
+
+
+async def reset_credentials(
+    session: AsyncSession, actor: Actor, staff_id: int, *, pin: str | None = None, password: str | None = None
+) -> StaffMember:
+    """A manager sets a new PIN (or back-office password) for a staff member who forgot it;
+    the staff member's sessions end. Only an owner does this for an owner."""
+    actor.require(Permission.STAFF_MANAGE)
+    staff = await load_scoped(
+        session, actor, StaffMember, staff_id, field="staff_id", what="staff member", for_update=True
+    )
+    _require_may_change(actor, staff)
+    if pin is None and password is None:
+        raise ValidationFailed("give a new PIN or password", field="pin")
+    if pin is not None:
+        _check_pin(pin)
+    if password is not None:
+        if staff.role not in (Role.OWNER, Role.MANAGER):
+            raise ValidationFailed("only owners and managers use the back office", field="password")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValidationFailed(
+                f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            )
+        if not staff.email:
+            raise ValidationFailed("a back-office login needs an e-mail address", field="password")
+    if pin is not None:
+        staff.pin_hash = hash_secret(pin)
+    if password is not None:
+        staff.password_hash = hash_secret(password)
+    ended = await end_sessions(session, staff.id)
+    audit.record(
+        session,
+        actor,
+        "staff.credentials_reset",
+        "staff",
+        staff.id,
+        store_id=staff.store_id,
+        after={"pin": pin is not None, "password": password is not None, "sessions_ended": ended},
+    )
+    return staff

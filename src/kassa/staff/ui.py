@@ -9,11 +9,12 @@ from datetime import datetime
 
 from nicegui import ui
 
-from kassa.core.auth import Actor, Permission
+from kassa.core.auth import ROLE_PERMISSIONS, Actor, Permission, Role
 from kassa.core.database import get_database
 from kassa.core.errors import KassaError, PermissionDenied
 from kassa.core.i18n import format_datetime
 from kassa.staff import service as staff_service
+from kassa.staff.models import StaffMember
 from kassa.staff.service import LoginResult
 from kassa.stores import devices
 from kassa.web.layout import (
@@ -314,3 +315,54 @@ async def staff_page() -> None:
             rows=rows,
             row_key="id",
         ).classes("w-full").props('data-testid="staff-table"')
+
+        if actor.can(Permission.STAFF_MANAGE):
+            ui.label(_("Permissions")).classes("text-lg font-bold mt-4")
+            ui.label(
+                _("Tick what each person may do; you can change only what you may do yourself.")
+            ).classes("text-sm text-grey-7")
+            for member in members:
+                permissions_editor(actor, member, _)
+
+
+def permissions_editor(actor: Actor, member: StaffMember, _: Callable[[str], str]) -> None:
+    """One staff member's permissions as ticks: the role's, plus given, minus withheld.
+    What the service would refuse (an owner, yourself, a permission you lack) is read-only."""
+    role_permissions = ROLE_PERMISSIONS[member.role]
+    current = staff_service.staff_permissions(member)
+    is_locked = (member.role == Role.OWNER and actor.role != Role.OWNER) or (
+        member.id == actor.staff_id and actor.role != Role.OWNER
+    )
+    boxes: dict[Permission, ui.checkbox] = {}
+    with (
+        ui.expansion(f"{member.display_name} · {role_label(member.role, _)}")
+        .classes("w-full")
+        .props(f'data-testid="permissions-{member.id}"')
+    ):
+        with ui.grid(columns=2).classes("gap-1"):
+            for permission in Permission:
+                box = ui.checkbox(permission.value, value=permission in current).props(
+                    f'data-testid="permission-{member.id}-{permission.value}"'
+                )
+                if is_locked or (actor.role != Role.OWNER and not actor.can(permission)):
+                    box.disable()
+                boxes[permission] = box
+
+        async def save() -> None:
+            chosen = frozenset(permission for permission, box in boxes.items() if box.value)
+            try:
+                async with get_database().unit_of_work() as session:
+                    await staff_service.set_staff_permissions(
+                        session,
+                        actor,
+                        member.id,
+                        granted=chosen - role_permissions,
+                        withheld=role_permissions - chosen,
+                    )
+            except KassaError as error:
+                notify_error(error)
+                return
+            ui.notify(_("Saved"), type="positive")
+
+        if not is_locked:
+            ui.button(_("Save"), on_click=save).props(f'data-testid="permissions-save-{member.id}"')

@@ -78,6 +78,11 @@ async def update_store(
     return await get_store(store_id, actor, session)
 
 
+@router.get("/stores/{store_id}/settings", response_model=StoreSettingsOut)
+async def store_settings(store_id: int, actor: CurrentActor, session: Session) -> StoreSettingsOut:
+    return StoreSettingsOut.model_validate(await service.store_settings(session, actor, store_id))
+
+
 @router.patch("/stores/{store_id}/settings", response_model=StoreSettingsOut)
 async def update_store_settings(
     store_id: int, body: StoreSettingsIn, actor: CurrentActor, session: Session

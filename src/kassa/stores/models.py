@@ -10,6 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kassa.core.database import Base, IdMixin, IdType, TimestampMixin
 
+DEFAULT_VOID_REASONS = (
+    "Customer changed their mind",
+    "Wrong item",
+    "Kitchen could not make it",
+)
+
 
 class Organization(IdMixin, TimestampMixin, Base):
     """One owner's business: stores, staff, catalog and members are shared inside it."""
@@ -42,6 +48,12 @@ class Store(IdMixin, TimestampMixin, Base):
     discount_limit_basis_points: Mapped[int] = mapped_column(default=2000)
     # Printer destinations per kitchen station, e.g. {"bar": "tcp://10.0.0.5:9100"}.
     kitchen_printers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The reasons staff pick from when they void a line the kitchen already has.
+    void_reasons: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_VOID_REASONS))
+    # Cash is taken or paid out only on a register with an open shift (its drawer counts it).
+    cash_requires_open_shift: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Closing a shift: the count is made without seeing the expected cash (blind count).
+    is_drawer_count_blind: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class VatRate(IdMixin, Base):

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_VOID_REASONS = 20
+
 
 class VatRateIn(BaseModel):
     code: str = Field(min_length=1, max_length=20)
@@ -69,6 +71,18 @@ class StoreSettingsIn(BaseModel):
     kitchen_printers: dict[str, str] | None = Field(
         default=None, description='e.g. {"bar": "tcp://10.0.0.5:9100"}'
     )
+    void_reasons: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_VOID_REASONS,
+        description="What staff pick from when they void a line the kitchen has",
+    )
+    cash_requires_open_shift: bool | None = Field(
+        default=None, description="Cash is taken or paid out only on a register with an open shift"
+    )
+    is_drawer_count_blind: bool | None = Field(
+        default=None, description="Closing a shift, the drawer is counted without seeing the expected cash"
+    )
 
 
 class StoreSettingsOut(BaseModel):
@@ -78,6 +92,9 @@ class StoreSettingsOut(BaseModel):
     allow_negative_stock: bool
     discount_limit_basis_points: int
     kitchen_printers: dict[str, str]
+    void_reasons: list[str]
+    cash_requires_open_shift: bool
+    is_drawer_count_blind: bool
 
 
 class RegisterPrinterIn(BaseModel):

@@ -225,6 +225,28 @@ class StoreSettings:
     allow_negative_stock: bool | None = None
     discount_limit_basis_points: int | None = None
     kitchen_printers: dict[str, str] | None = None
+    void_reasons: list[str] | None = None
+    cash_requires_open_shift: bool | None = None
+    is_drawer_count_blind: bool | None = None
+
+
+MAX_VOID_REASON_LENGTH = 80
+
+
+def _clean_void_reasons(reasons: list[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(reason.strip() for reason in reasons if reason.strip()))
+    if not cleaned:
+        raise ValidationFailed("give at least one void reason", field="void_reasons")
+    if any(len(reason) > MAX_VOID_REASON_LENGTH for reason in cleaned):
+        raise ValidationFailed(
+            f"a void reason has at most {MAX_VOID_REASON_LENGTH} characters", field="void_reasons"
+        )
+    return cleaned
+
+
+async def store_settings(session: AsyncSession, actor: Actor, store_id: int) -> Store:
+    """How the store runs, for anyone who works in it (the register shows the void reasons)."""
+    return await get_store(session, actor, store_id)
 
 
 async def update_store_settings(
@@ -241,6 +263,9 @@ async def update_store_settings(
             changes.business_day_start_hour,
             changes.discount_limit_basis_points,
             changes.kitchen_printers,
+            changes.void_reasons,
+            changes.cash_requires_open_shift,
+            changes.is_drawer_count_blind,
         )
     ):
         actor.require(Permission.STORE_MANAGE)
@@ -249,6 +274,9 @@ async def update_store_settings(
         "allow_negative_stock": store.allow_negative_stock,
         "discount_limit_basis_points": store.discount_limit_basis_points,
         "kitchen_printers": dict(store.kitchen_printers),
+        "void_reasons": list(store.void_reasons),
+        "cash_requires_open_shift": store.cash_requires_open_shift,
+        "is_drawer_count_blind": store.is_drawer_count_blind,
     }
     if changes.business_day_start_hour is not None:
         if not 0 <= changes.business_day_start_hour <= 23:
@@ -265,7 +293,15 @@ async def update_store_settings(
             station.strip(): _check_printer(destination, f"kitchen_printers.{station}")
             for station, destination in changes.kitchen_printers.items()
         }
+    if changes.void_reasons is not None:
+        store.void_reasons = _clean_void_reasons(changes.void_reasons)
+    if changes.cash_requires_open_shift is not None:
+        store.cash_requires_open_shift = changes.cash_requires_open_shift
+    if changes.is_drawer_count_blind is not None:
+        store.is_drawer_count_blind = changes.is_drawer_count_blind
     after = {**before, **{key: value for key, value in vars(changes).items() if value is not None}}
+    if changes.void_reasons is not None:
+        after["void_reasons"] = list(store.void_reasons)
     audit.record(
         session, actor, "store.settings", "store", store.id, store_id=store.id, before=before, after=after
     )

@@ -172,7 +172,7 @@ async def line_dialog(screen: RegisterScreen, line: LineView) -> None:
             "text-sm opacity-70"
         )
         if line.is_voided:
-            ui.label(_("voided") + (f": {line.void_reason}" if line.void_reason else "")).classes(
+            ui.label(_("voided") + (f": {_(line.void_reason)}" if line.void_reason else "")).classes(
                 "text-rose-700"
             )
         else:
@@ -239,30 +239,50 @@ async def void_dialog(screen: RegisterScreen, line: LineView) -> None:
                     .classes("w-14 h-14")
                     .props('data-testid="void-quantity-plus"')
                 )
+        reason_state = {"value": ""}
         if line.is_sent:
+            # The kitchen has it: one of the store's void reasons, nothing typed.
             ui.label(_("The kitchen has this line: say why it is voided.")).classes("text-sm")
-        reason = (
-            ui.input(_("Reason"))
-            .props("outlined maxlength=200")
-            .classes("w-full")
-            .props('data-testid="void-reason"')
-        )
-        with ui.row().classes("w-full gap-2"):
-            for text in VOID_REASONS:
-                ui.button(_(text), on_click=lambda text=text: reason.set_value(_(text))).props(
-                    "no-caps outline color=grey-8 dense"
-                ).classes("min-h-[40px]")
+            reason_buttons: list[ui.button] = []
+
+            def choose(index: int, text: str) -> None:
+                reason_state["value"] = text
+                for position, button in enumerate(reason_buttons):
+                    button.props(f"color={'negative' if position == index else 'grey-8'}")
+                ok.enable()
+
+            with ui.row().classes("w-full gap-2"):
+                for index, text in enumerate(screen.store.void_reasons):
+                    reason_buttons.append(
+                        ui.button(_(text), on_click=lambda index=index, text=text: choose(index, text))
+                        .props("no-caps outline color=grey-8")
+                        .classes("min-h-[48px]")
+                        .props(f'data-testid="void-reason-{index}"')
+                    )
+        else:
+            reason = (
+                ui.input(_("Reason"))
+                .props("outlined maxlength=200")
+                .classes("w-full")
+                .props('data-testid="void-reason"')
+            )
+            reason.bind_value_to(reason_state, "value")
+            with ui.row().classes("w-full gap-2"):
+                for text in VOID_REASONS:
+                    ui.button(_(text), on_click=lambda text=text: reason.set_value(_(text))).props(
+                        "no-caps outline color=grey-8 dense"
+                    ).classes("min-h-[40px]")
         ok = (
             ui.button(
                 icon="delete",
-                on_click=lambda: dialog.submit(((reason.value or "").strip(), state["quantity"])),
+                on_click=lambda: dialog.submit((reason_state["value"].strip(), state["quantity"])),
             )
             .props("no-caps unelevated color=negative")
             .classes("min-h-[56px] text-lg")
             .props('data-testid="void-ok"')
         )
         if line.is_sent:
-            ok.bind_enabled_from(reason, "value", backward=lambda value: bool((value or "").strip()))
+            ok.disable()
 
         def paint() -> None:
             if line.quantity == 1:

@@ -185,7 +185,7 @@ def bill_line(screen: RegisterScreen, line: LineView) -> None:
                     + (f" ({line.discount_reason})" if line.discount_reason else "")
                 ).classes("text-xs text-rose-700 truncate w-full")
             if line.is_voided:
-                ui.label(_("voided") + (f": {line.void_reason}" if line.void_reason else "")).classes(
+                ui.label(_("voided") + (f": {_(line.void_reason)}" if line.void_reason else "")).classes(
                     "text-xs text-rose-700"
                 )
         if not line.is_voided:

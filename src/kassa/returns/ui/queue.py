@@ -191,6 +191,14 @@ class ReturnsQueue:
                     ui.button(_("Approve"), icon="check", on_click=lambda: self.approve(item)).props(
                         "no-caps unelevated color=positive"
                     ).classes(f"flex-1 {BIG}").props('data-testid="queue-approve"')
+                if request.bill_was_paid and self.actor.can(Permission.REFUND_DIRECT):
+                    ui.button(
+                        _("Approve, refund all in cash…"),
+                        icon="payments",
+                        on_click=lambda: self.approve_in_cash(item),
+                    ).props("no-caps outline color=teal-8").classes(f"w-full {BIG}").props(
+                        'data-testid="queue-approve-cash"'
+                    )
                 return
             ui.label(
                 _(CONFIRMATION_LABELS[request.confirmation])
@@ -260,6 +268,48 @@ class ReturnsQueue:
             await self.refresh()
             return
         await self.refresh()
+        await self.slip_dialog(item.id)
+
+    async def approve_in_cash(self, item: ReturnItem) -> None:
+        """A manager sends the whole refund to cash (the card terminal is down, say) instead
+        of the bill's tenders, with a reason: recorded, audited and on the Z report."""
+        _ = self._
+        with dialog_card(self.host, _("Refund all in cash"), "return-direct", 440) as dialog:
+            ui.label(
+                _("The refund goes back in cash instead of the tenders the bill was paid with.")
+            ).classes("text-sm")
+            reason = (
+                ui.input(_("Reason"))
+                .props("outlined maxlength=300")
+                .classes("w-full")
+                .props('data-testid="return-direct-reason"')
+            )
+            ok = (
+                ui.button(
+                    _("Approve"), icon="check", on_click=lambda: dialog.submit((reason.value or "").strip())
+                )
+                .props("no-caps unelevated color=positive")
+                .classes(BIG)
+                .props('data-testid="return-direct-ok"')
+            )
+            ok.bind_enabled_from(reason, "value", backward=lambda value: bool((value or "").strip()))
+        why = await run(dialog)
+        if not why or self.busy.locked():
+            return
+        async with self.busy:
+            try:
+                async with get_database().unit_of_work() as session:
+                    await service.approve(
+                        session,
+                        self.actor,
+                        item.id,
+                        refund_to=payment_refunds.RefundDirection(Tender.CASH, str(why)),
+                    )
+            except KassaError as error:
+                self.error(error)
+                await self.refresh()
+                return
+            await self.refresh()
         await self.slip_dialog(item.id)
 
     async def manager_dialog(self, item: ReturnItem, refusal: PermissionDenied) -> bool:
