@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from kassa.core.database import commit
+from kassa.core.schemas import Id
 from kassa.staff import service
 from kassa.staff.schemas import Me, PasswordLogin, PinLogin, SessionOut, StaffCreate, StaffOut, StaffTile
 from kassa.web.dependencies import (
@@ -82,7 +83,7 @@ async def me(actor: CurrentActor) -> Me:
 
 @router.get("/registers/{register_id}/staff", response_model=list[StaffTile], summary="PIN pad name tiles")
 async def register_staff(
-    register_id: int, session: Session, actor: OptionalActor, device_token: DeviceToken = None
+    register_id: Id, session: Session, actor: OptionalActor, device_token: DeviceToken = None
 ) -> list[StaffTile]:
     """For the device set up as this register (`X-Kassa-Device`) or a logged-in session of
     its store (`Authorization`); anyone else gets 401."""
@@ -91,7 +92,7 @@ async def register_staff(
 
 
 @router.get("/staff", response_model=list[StaffOut])
-async def list_staff(actor: CurrentActor, session: Session, store_id: int | None = None) -> list[StaffOut]:
+async def list_staff(actor: CurrentActor, session: Session, store_id: Id | None = None) -> list[StaffOut]:
     return [StaffOut.model_validate(item) for item in await service.list_staff(session, actor, store_id)]
 
 
@@ -112,5 +113,5 @@ async def create_staff(body: StaffCreate, actor: CurrentActor, session: Session)
 
 
 @router.post("/staff/{staff_id}/unlock", response_model=StaffOut)
-async def unlock_staff(staff_id: int, actor: CurrentActor, session: Session) -> StaffOut:
+async def unlock_staff(staff_id: Id, actor: CurrentActor, session: Session) -> StaffOut:
     return StaffOut.model_validate(await service.unlock_staff(session, actor, staff_id))
