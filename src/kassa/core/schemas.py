@@ -157,6 +157,8 @@ Moment = Annotated[
     datetime, BeforeValidator(_aware), AfterValidator(_aware_after), AfterValidator(_check_year)
 ]
 """A point in time; a plain date is its midnight and a time without a zone is UTC."""
+LocalMoment = Annotated[datetime, AfterValidator(_check_year)]
+"""A point in time as typed: the service reads one without a zone in the store's time zone."""
 
 
 class RequestModel(BaseModel):

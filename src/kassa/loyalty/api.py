@@ -3,7 +3,6 @@ stored value and coupons."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
@@ -12,7 +11,7 @@ from pydantic import Field
 from kassa.core import idempotency
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
-from kassa.core.schemas import Id, Line, RequestModel, Version
+from kassa.core.schemas import Day, Id, Line, RequestModel, Version
 from kassa.loyalty import checkout, service
 from kassa.loyalty.models import Coupon, StoredValueEntry, Tier
 from kassa.loyalty.schemas import (
@@ -259,7 +258,7 @@ async def member_coupons(
     member_id: Id,
     actor: CurrentActor,
     session: Session,
-    usable_on: Annotated[date | None, Query(description="Only those usable on this day")] = None,
+    usable_on: Annotated[Day | None, Query(description="Only those usable on this day")] = None,
 ) -> list[CouponOut]:
     coupons: list[Coupon] = await service.member_coupons(session, actor, member_id, usable_on=usable_on)
     return [CouponOut.model_validate(coupon) for coupon in coupons]

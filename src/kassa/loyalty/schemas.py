@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kassa.core.schemas import (
     MAX_POINTS,
     Amount,
+    Day,
     Id,
     Line,
     Points,
@@ -87,8 +88,8 @@ class CouponDefinitionIn(RequestModel):
     minimum_spend_amount: Amount = Field(default=0, description="The bill's subtotal must reach it")
     product_ids: list[Id] = Field(default_factory=list, description="Valid for these products; empty: all")
     valid_days: int | None = Field(default=None, ge=1, le=3660, description="Days from issue (incl.)")
-    valid_from: date | None = Field(default=None, description="Or fixed dates: the first day ...")
-    valid_until: date | None = Field(default=None, description="... and the last")
+    valid_from: Day | None = Field(default=None, description="Or fixed dates: the first day ...")
+    valid_until: Day | None = Field(default=None, description="... and the last")
     is_active: bool = True
 
 

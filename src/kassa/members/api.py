@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import PurePath
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from kassa.core import idempotency
 from kassa.core.auth import Permission
 from kassa.core.database import utc_now
 from kassa.core.errors import ValidationFailed
-from kassa.core.schemas import MAX_AMOUNT, MAX_ID, Id
+from kassa.core.schemas import MAX_AMOUNT, MAX_ID, Day, Id
 from kassa.members import analytics, profile, service, transfer
 from kassa.members.schemas import (
     ActiveMembersOut,
@@ -110,16 +109,16 @@ def _member_filter(
         str, Query(max_length=100, description="As the counter search: phone, last 4 digits, card or name")
     ] = "",
     tag: Annotated[str | None, Query(max_length=30)] = None,
-    last_visit_from: Annotated[date | None, Query(description="Local day, included")] = None,
-    last_visit_to: Annotated[date | None, Query(description="Local day, included")] = None,
+    last_visit_from: Annotated[Day | None, Query(description="Local day, included")] = None,
+    last_visit_to: Annotated[Day | None, Query(description="Local day, included")] = None,
     spend_at_least_amount: Annotated[
         int | None, Query(ge=0, le=MAX_AMOUNT, description="Total spend, minor units")
     ] = None,
     spend_at_most_amount: Annotated[
         int | None, Query(ge=0, le=MAX_AMOUNT, description="Total spend, minor units")
     ] = None,
-    registered_from: Annotated[date | None, Query(description="Local day, included")] = None,
-    registered_to: Annotated[date | None, Query(description="Local day, included")] = None,
+    registered_from: Annotated[Day | None, Query(description="Local day, included")] = None,
+    registered_to: Annotated[Day | None, Query(description="Local day, included")] = None,
 ) -> profile.MemberFilter:
     # LOYALTY HOOK: a tier filter (?tier=) becomes MemberFilter.tier_member_ids here.
     return profile.MemberFilter(
@@ -158,7 +157,7 @@ async def member_analytics(
     actor: CurrentActor,
     session: Session,
     weeks: Annotated[int, Query(ge=1, le=analytics.MAX_WEEKS)] = analytics.DEFAULT_WEEKS,
-    today: Annotated[date | None, Query(description="Figures as of this day; default: today")] = None,
+    today: Annotated[Day | None, Query(description="Figures as of this day; default: today")] = None,
 ) -> MemberAnalyticsOut:
     """Sign-ups per week, active members (30 and 90 days), the repeat rate, and spend per
     loyalty tier when the loyalty capability is there (else per registration store)."""

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kassa.core.schemas import Id, Line, RequestModel, Tag, Text
+from kassa.core.schemas import Day, Id, Line, RequestModel, Tag, Text
 from kassa.members.analytics import SpendGrouping
 from kassa.members.models import ConsentKind, ConsentSource, Gender, RegistrationSource
 from kassa.orders.models import BillStatus, OrderType
@@ -16,7 +16,7 @@ class MemberCreate(RequestModel):
     phone: Line = Field(min_length=1, max_length=40, description="Any format; read in the store's region")
     name: Line = Field(min_length=1, max_length=100)
     email: Line | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+    birthday: Day | None = None
     gender: Gender = Gender.UNSPECIFIED
     address: Text | None = Field(default=None, max_length=300)
     notes: Text = Field(default="", max_length=1000)
@@ -33,7 +33,7 @@ class MemberUpdate(RequestModel):
     phone: Line | None = Field(default=None, min_length=1, max_length=40)
     name: Line | None = Field(default=None, min_length=1, max_length=100)
     email: Line | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+    birthday: Day | None = None
     gender: Gender | None = None
     address: Text | None = Field(default=None, max_length=300)
     notes: Text | None = Field(default=None, max_length=1000)

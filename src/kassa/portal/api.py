@@ -7,14 +7,13 @@ to the ``/portal/me`` routes. Staff tokens are not portal tokens, and the revers
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from kassa.core.database import commit
-from kassa.core.schemas import MAX_ID, Id
+from kassa.core.schemas import MAX_ID, Day, Id
 from kassa.members import service as members
 from kassa.members.models import ConsentKind, Member
 from kassa.portal import account, loyalty_view, service
@@ -307,7 +306,7 @@ def reservation_out(item: portal_reservations.MemberReservation) -> PortalReserv
 async def reservation_slots(
     identity: CurrentMember,
     session: Session,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
     party_size: Annotated[int, Query(ge=1, le=100)],
     store_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Default: the store the member logged in at")

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kassa.core.schemas import Id, Line, RequestModel, Text
+from kassa.core.schemas import Day, Id, Line, LocalMoment, RequestModel, Text
 from kassa.members.models import ConsentKind, ConsentSource
 from kassa.orders.models import BillStatus
 from kassa.reservations.models import ReservationStatus
@@ -41,7 +41,7 @@ class RegistrationIn(RequestModel):
     registration_ticket: Line = Field(min_length=1, max_length=200, description="From verify-code")
     name: Line = Field(min_length=1, max_length=100)
     email: Line | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+    birthday: Day | None = None
     privacy_policy_accepted: bool
     privacy_policy_version: Line = Field(min_length=1, max_length=40)
     marketing_sms_opt_in: bool = False
@@ -96,7 +96,7 @@ class ProfileUpdate(RequestModel):
 
     name: Line | None = Field(default=None, min_length=1, max_length=100)
     email: Line | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+    birthday: Day | None = None
     address: Text | None = Field(default=None, max_length=300)
 
     @field_validator("name")
@@ -206,7 +206,9 @@ class PortalSlotsOut(BaseModel):
 
 
 class PortalReservationIn(RequestModel):
-    starts_at: datetime = Field(description="One of the free slots; without an offset: the store's time zone")
+    starts_at: LocalMoment = Field(
+        description="One of the free slots; without an offset: the store's time zone"
+    )
     party_size: int = Field(ge=1, le=100)
     notes: Text = Field(default="", max_length=500)
     store_id: Id | None = Field(default=None, description="Default: the store the member logged in at")

@@ -5,14 +5,13 @@ slots a member portal or a website offers (no login)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import idempotency
-from kassa.core.schemas import MAX_ID, Id
+from kassa.core.schemas import MAX_ID, Day, Id, LocalMoment
 from kassa.reservations import service
 from kassa.reservations.models import Reservation
 from kassa.reservations.schemas import (
@@ -97,7 +96,7 @@ async def _list_out(session: AsyncSession, reservations: list[Reservation]) -> l
 async def availability(
     store_id: Id,
     session: ReadSession,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
     party_size: Annotated[int, Query(ge=1, le=100)],
 ) -> FreeSlotsOut:
     """The times of ``day`` at which a party of ``party_size`` can book for the store's
@@ -122,7 +121,9 @@ async def table_options(
     store_id: Id,
     actor: CurrentActor,
     session: Session,
-    starts_at: Annotated[datetime, Query(description="ISO 8601; without an offset: the store's time zone")],
+    starts_at: Annotated[
+        LocalMoment, Query(description="ISO 8601; without an offset: the store's time zone")
+    ],
     party_size: Annotated[int, Query(ge=1, le=100)],
     duration_minutes: Annotated[int | None, Query(ge=15, le=720)] = None,
     except_reservation_id: Annotated[
@@ -199,7 +200,7 @@ async def list_day(
     store_id: Id,
     actor: CurrentActor,
     session: Session,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
 ) -> list[ReservationOut]:
     return await _list_out(session, await service.list_day(session, actor, store_id, day))
 

@@ -6,7 +6,16 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kassa.core.schemas import MINUTES_PER_DAY, MINUTES_PER_WEEK, Amount, Id, Line, RequestModel, Text
+from kassa.core.schemas import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    Amount,
+    Id,
+    Line,
+    LocalMoment,
+    RequestModel,
+    Text,
+)
 from kassa.reservations.models import ReservationSource, ReservationStatus
 
 START_DESCRIPTION = "ISO 8601; a time without an offset is read in the store's time zone"
@@ -16,7 +25,7 @@ class ReservationIn(RequestModel):
     """A member (``member_id``), or a name and a phone; no ``table_ids`` picks the best fit."""
 
     party_size: int = Field(ge=1, le=100)
-    starts_at: datetime = Field(description=START_DESCRIPTION)
+    starts_at: LocalMoment = Field(description=START_DESCRIPTION)
     duration_minutes: int | None = Field(default=None, ge=15, le=720, description="Default: the store's")
     member_id: Id | None = None
     customer_name: Line = Field(default="", max_length=100, description="Default: the member's name")
@@ -32,7 +41,7 @@ class ReservationIn(RequestModel):
 class ReservationChangeIn(RequestModel):
     """Only the fields sent change."""
 
-    starts_at: datetime | None = Field(default=None, description=START_DESCRIPTION)
+    starts_at: LocalMoment | None = Field(default=None, description=START_DESCRIPTION)
     duration_minutes: int | None = Field(default=None, ge=15, le=720)
     party_size: int | None = Field(default=None, ge=1, le=100)
     table_ids: list[Id] | None = Field(default=None, max_length=3)

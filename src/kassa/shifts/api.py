@@ -3,14 +3,13 @@ report, close with the count; the Z report of a store's day as JSON, text and PD
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from kassa.core import idempotency
-from kassa.core.schemas import Id
+from kassa.core.schemas import Day, Id
 from kassa.shifts import render, reports, service
 from kassa.shifts.schemas import (
     CashMovementIn,
@@ -30,7 +29,7 @@ IdempotencyKey = Annotated[
 ]
 Locale = Annotated[str | None, Query(max_length=16, description="Labels and names; default: the store's")]
 BusinessDate = Annotated[
-    date | None, Query(description="The store's business day, YYYY-MM-DD; default: the current one")
+    Day | None, Query(description="The store's business day, YYYY-MM-DD; default: the current one")
 ]
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
