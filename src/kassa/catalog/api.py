@@ -43,7 +43,7 @@ from kassa.catalog.schemas import (
 from kassa.catalog.transfer import MEDIA_TYPES, CatalogFormat, export_catalog, import_catalog
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
-from kassa.core.schemas import Id
+from kassa.core.schemas import Id, Line, refuse_nulls
 from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
@@ -120,6 +120,12 @@ def _option_input(body: ModifierOptionIn) -> service.ModifierOptionInput:
         sort_order=body.sort_order,
         is_active=body.is_active,
     )
+
+
+# What a product may be without: a null for any other field of a PATCH is a 422.
+PRODUCT_CLEARABLE = frozenset(
+    {"barcode", "duration_minutes", "min_price_amount", "max_price_amount", "modifier_group_ids"}
+)
 
 
 def _product_input(current: service.ProductInput, changes: dict[str, Any]) -> service.ProductInput:
@@ -224,6 +230,7 @@ async def create_product(body: ProductIn, actor: CurrentActor, session: Session)
 async def update_product(
     product_id: Id, body: ProductUpdate, actor: CurrentActor, session: Session
 ) -> ProductOut:
+    refuse_nulls(body, PRODUCT_CLEARABLE)
     current = service.product_input_of(await service.get_product(session, actor, product_id))
     changes = body.model_dump(exclude_unset=True)
     product = await service.save_product(
@@ -405,7 +412,7 @@ async def store_menu(
     store_id: Id,
     actor: CurrentActor,
     session: Session,
-    locale: Annotated[str | None, Query(max_length=16, description="Default: the store's locale")] = None,
+    locale: Annotated[Line | None, Query(max_length=16, description="Default: the store's locale")] = None,
 ) -> StoreMenuOut:
     menu = await get_store_menu(session, actor, store_id, locale=locale)
     return StoreMenuOut(

@@ -165,3 +165,13 @@ class RequestModel(BaseModel):
     """A request body: an unknown field is refused with a 422 that names it."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def refuse_nulls(update: BaseModel, clearable: frozenset[str] | set[str]) -> None:
+    """A partial update may send ``null`` only to clear what may be empty: a ``null`` for any
+    other field is refused naming it, never read as "leave unchanged" or stored."""
+    from kassa.core.errors import ValidationFailed
+
+    for name in sorted(update.model_fields_set):
+        if getattr(update, name) is None and name not in clearable:
+            raise ValidationFailed(f"{name} cannot be null; leave it out to keep it", field=name)

@@ -11,7 +11,7 @@ from kassa.core import idempotency
 from kassa.core.auth import Permission
 from kassa.core.database import utc_now
 from kassa.core.errors import ValidationFailed
-from kassa.core.schemas import MAX_AMOUNT, MAX_ID, Day, Id
+from kassa.core.schemas import MAX_AMOUNT, MAX_ID, Day, Id, Line
 from kassa.members import analytics, profile, service, transfer
 from kassa.members.schemas import (
     ActiveMembersOut,
@@ -106,9 +106,9 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 def _member_filter(
     q: Annotated[
-        str, Query(max_length=100, description="As the counter search: phone, last 4 digits, card or name")
+        Line, Query(max_length=100, description="As the counter search: phone, last 4 digits, card or name")
     ] = "",
-    tag: Annotated[str | None, Query(max_length=30)] = None,
+    tag: Annotated[Line | None, Query(max_length=30)] = None,
     last_visit_from: Annotated[Day | None, Query(description="Local day, included")] = None,
     last_visit_to: Annotated[Day | None, Query(description="Local day, included")] = None,
     spend_at_least_amount: Annotated[

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from kassa.core.errors import KassaError, NotAuthenticated, NotFound, ValidationFailed
-from kassa.core.schemas import MAX_ID, Id
+from kassa.core.schemas import MAX_ID, Id, Line
 from kassa.notifications import service, templates
 from kassa.notifications.models import MessageStatus
 from kassa.notifications.providers.base import (
@@ -54,7 +54,7 @@ def _template_out(view: service.TemplateView) -> TemplateOut:
 async def list_templates(
     actor: CurrentActor,
     session: Session,
-    channel: Annotated[str, Query(pattern="^(sms|email)$", max_length=5)] = "sms",
+    channel: Annotated[Line, Query(pattern="^(sms|email)$", max_length=5)] = "sms",
 ) -> list[TemplateOut]:
     return [_template_out(view) for view in await service.list_templates(session, actor, channel)]
 
@@ -99,7 +99,7 @@ async def message_log(
     actor: CurrentActor,
     session: Session,
     status: MessageStatus | None = None,
-    to: Annotated[str | None, Query(max_length=40)] = None,
+    to: Annotated[Line | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[MessageOut]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import idempotency
-from kassa.core.schemas import MAX_ID, Day, Id, LocalMoment
+from kassa.core.schemas import MAX_ID, Day, Id, Line, LocalMoment
 from kassa.reservations import service
 from kassa.reservations.models import Reservation
 from kassa.reservations.schemas import (
@@ -214,7 +214,7 @@ async def search(
     store_id: Id,
     actor: CurrentActor,
     session: Session,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="Name, phone, or its last 4 digits")],
+    q: Annotated[Line, Query(min_length=1, max_length=100, description="Name, phone, or its last 4 digits")],
 ) -> list[ReservationOut]:
     return await _list_out(session, await service.search(session, actor, store_id, q))
 

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from kassa.core import idempotency
 from kassa.core.auth import Actor
 from kassa.core.database import commit
-from kassa.core.schemas import MAX_ID, Id, Moment
+from kassa.core.schemas import MAX_ID, Id, Line, Moment
 from kassa.payments import refunds as payment_refunds
 from kassa.printing.escpos_render import render_text
 from kassa.printing.layout import PaperWidth
@@ -181,8 +181,8 @@ async def archive(
     date_from: Moment | None = None,
     date_to: Moment | None = None,
     staff_id: Id | None = None,
-    reason_code: Annotated[str | None, Query(max_length=40)] = None,
-    dish: Annotated[str | None, Query(max_length=100)] = None,
+    reason_code: Annotated[Line | None, Query(max_length=40)] = None,
+    dish: Annotated[Line | None, Query(max_length=100)] = None,
     status: ReturnStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -194,7 +194,12 @@ async def archive(
     ]
 
 
-@router.get("/stores/{store_id}/returns.csv", summary="The returns archive as CSV")
+@router.get(
+    "/stores/{store_id}/returns.csv",
+    summary="The returns archive as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def archive_csv(
     store_id: Id,
     actor: CurrentActor,
@@ -202,8 +207,8 @@ async def archive_csv(
     date_from: Moment | None = None,
     date_to: Moment | None = None,
     staff_id: Id | None = None,
-    reason_code: Annotated[str | None, Query(max_length=40)] = None,
-    dish: Annotated[str | None, Query(max_length=100)] = None,
+    reason_code: Annotated[Line | None, Query(max_length=40)] = None,
+    dish: Annotated[Line | None, Query(max_length=100)] = None,
     status: ReturnStatus | None = None,
 ) -> Response:
     where = _filter(date_from, date_to, staff_id, reason_code, dish, status, 1000, 0)

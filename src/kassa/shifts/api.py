@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from kassa.core import idempotency
-from kassa.core.schemas import Day, Id
+from kassa.core.schemas import Day, Id, Line
 from kassa.shifts import render, reports, service
 from kassa.shifts.schemas import (
     CashMovementIn,
@@ -27,7 +27,7 @@ router = APIRouter(tags=["shifts"])
 IdempotencyKey = Annotated[
     str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
 ]
-Locale = Annotated[str | None, Query(max_length=16, description="Labels and names; default: the store's")]
+Locale = Annotated[Line | None, Query(max_length=16, description="Labels and names; default: the store's")]
 BusinessDate = Annotated[
     Day | None, Query(description="The store's business day, YYYY-MM-DD; default: the current one")
 ]
