@@ -154,7 +154,7 @@ async def issue_coupons(body: IssueCoupons, actor: CurrentActor, session: Sessio
 
 @router.get("/loyalty/coupons/{code}", response_model=CouponOut, summary="Find a coupon by its code")
 async def find_coupon(
-    code: Annotated[str, Path(max_length=40)], actor: CurrentActor, session: Session
+    code: Annotated[Line, Path(max_length=40)], actor: CurrentActor, session: Session
 ) -> CouponOut:
     return CouponOut.model_validate(await service.find_coupon(session, actor, code))
 

@@ -196,7 +196,7 @@ async def rotate_webhooks(actor: CurrentActor, session: Session, request: Reques
     summary="Replies from customers (provider webhook); answers in the provider's own format",
 )
 async def inbound_webhook(
-    provider: Annotated[str, Path(max_length=40)],
+    provider: Annotated[Line, Path(max_length=40)],
     request: Request,
     session: Session,
     token: WebhookToken = None,
@@ -217,7 +217,7 @@ async def inbound_webhook(
     summary="Delivery reports (provider webhook); answers in the provider's own format",
 )
 async def delivery_webhook(
-    provider: Annotated[str, Path(max_length=40)],
+    provider: Annotated[Line, Path(max_length=40)],
     request: Request,
     session: Session,
     token: WebhookToken = None,
