@@ -124,12 +124,14 @@ async def test_an_unknown_variable_in_the_numbers_is_refused_naming_the_field(
     shop: Shop, numbered: list[str], detail: str
 ) -> None:
     for path in ("/notifications/templates", "/notifications/templates/preview"):
+        # A preview has no language: sending one would be an unknown field (422 naming it).
+        language = {"language": "zh_CN"} if path.endswith("templates") else {}
         refused = await shop.call(
             "PUT" if path.endswith("templates") else "POST",
             path,
             {
                 "event": "verification_code",
-                "language": "zh_CN",
+                **language,
                 "body": "验证码{code}",
                 "numbered_parameters": numbered,
             },

@@ -99,10 +99,12 @@ async def test_a_member_edits_their_profile(portal: Portal, session: AsyncSessio
     no_name = await portal.me(headers, "PATCH", json={"name": None})
     assert no_name.status_code == 422
     assert no_name.json()["errors"][0]["field"] == "name"
-    # the phone number is the login: not a profile field
+    # the phone number is the login: not a profile field, refused naming it (unknown fields
+    # are never silently ignored), and the number stays
     phone_change = await portal.me(headers, "PATCH", json={"phone": "13900000000"})
-    assert phone_change.status_code == 200
-    assert phone_change.json()["phone"] == e164(phone)
+    assert phone_change.status_code == 422
+    assert phone_change.json()["errors"][0]["field"] == "phone"
+    assert (await portal.me(headers, "GET")).json()["phone"] == e164(phone)
 
     actions = (
         await session.scalars(

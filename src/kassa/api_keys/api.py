@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from kassa.api_keys import service
 from kassa.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from kassa.core.schemas import Id
 from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["api keys"])
@@ -39,5 +40,5 @@ async def list_api_keys(
     response_model=ApiKeyOut,
     summary="Revoke an API key: refused from the next request on",
 )
-async def revoke_api_key(api_key_id: int, actor: CurrentActor, session: Session) -> ApiKeyOut:
+async def revoke_api_key(api_key_id: Id, actor: CurrentActor, session: Session) -> ApiKeyOut:
     return ApiKeyOut.model_validate(await service.revoke_api_key(session, actor, api_key_id))

@@ -6,12 +6,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from kassa.core.auth import Permission
+from kassa.core.schemas import Line, RequestModel
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80, description="The integration, e.g. 'Online shop'")
+    name: Line = Field(min_length=1, max_length=80, description="The integration, e.g. 'Online shop'")
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
     store_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=1000)
 

@@ -43,6 +43,7 @@ from kassa.catalog.schemas import (
 from kassa.catalog.transfer import MEDIA_TYPES, CatalogFormat, export_catalog, import_catalog
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
+from kassa.core.schemas import Id, Line, refuse_nulls
 from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
@@ -121,6 +122,12 @@ def _option_input(body: ModifierOptionIn) -> service.ModifierOptionInput:
     )
 
 
+# What a product may be without: a null for any other field of a PATCH is a 422.
+PRODUCT_CLEARABLE = frozenset(
+    {"barcode", "duration_minutes", "min_price_amount", "max_price_amount", "modifier_group_ids"}
+)
+
+
 def _product_input(current: service.ProductInput, changes: dict[str, Any]) -> service.ProductInput:
     """The current definition with the sent fields replaced (amounts become Money)."""
     currency = changes.pop("currency", current.price.currency)
@@ -164,7 +171,7 @@ async def create_category(body: CategoryIn, actor: CurrentActor, session: Sessio
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
 async def update_category(
-    category_id: int, body: CategoryUpdate, actor: CurrentActor, session: Session
+    category_id: Id, body: CategoryUpdate, actor: CurrentActor, session: Session
 ) -> CategoryOut:
     current = service.category_input_of(await service.get_category(session, actor, category_id))
     changes = body.model_dump(exclude_unset=True)
@@ -175,7 +182,7 @@ async def update_category(
 
 
 @router.delete("/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_category(category_id: int, actor: CurrentActor, session: Session) -> None:
+async def delete_category(category_id: Id, actor: CurrentActor, session: Session) -> None:
     await service.delete_category(session, actor, category_id)
 
 
@@ -186,7 +193,7 @@ async def delete_category(category_id: int, actor: CurrentActor, session: Sessio
 async def list_products(
     actor: CurrentActor,
     session: Session,
-    category_id: int | None = None,
+    category_id: Id | None = None,
     include_archived: bool = False,
 ) -> list[ProductOut]:
     products = await service.list_products(
@@ -197,7 +204,7 @@ async def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-async def get_product(product_id: int, actor: CurrentActor, session: Session) -> ProductOut:
+async def get_product(product_id: Id, actor: CurrentActor, session: Session) -> ProductOut:
     product = await service.get_product(session, actor, product_id)
     groups = await service.modifier_group_ids_by_product(session, [product.id])
     return _product_out(product, groups[product.id])
@@ -221,8 +228,9 @@ async def create_product(body: ProductIn, actor: CurrentActor, session: Session)
 
 @router.patch("/products/{product_id}", response_model=ProductOut)
 async def update_product(
-    product_id: int, body: ProductUpdate, actor: CurrentActor, session: Session
+    product_id: Id, body: ProductUpdate, actor: CurrentActor, session: Session
 ) -> ProductOut:
+    refuse_nulls(body, PRODUCT_CLEARABLE)
     current = service.product_input_of(await service.get_product(session, actor, product_id))
     changes = body.model_dump(exclude_unset=True)
     product = await service.save_product(
@@ -236,7 +244,7 @@ async def update_product(
 
 
 @router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Archive a product")
-async def archive_product(product_id: int, actor: CurrentActor, session: Session) -> None:
+async def archive_product(product_id: Id, actor: CurrentActor, session: Session) -> None:
     """Products stay for the bills that sold them; an archived one leaves every menu."""
     current = service.product_input_of(await service.get_product(session, actor, product_id))
     await service.save_product(session, actor, replace(current, is_active=False), product_id=product_id)
@@ -244,7 +252,7 @@ async def archive_product(product_id: int, actor: CurrentActor, session: Session
 
 @router.put("/products/{product_id}/modifier-groups", response_model=ProductOut)
 async def set_modifier_groups(
-    product_id: int, body: ModifierGroupsIn, actor: CurrentActor, session: Session
+    product_id: Id, body: ModifierGroupsIn, actor: CurrentActor, session: Session
 ) -> ProductOut:
     await service.set_product_modifier_groups(session, actor, product_id, body.modifier_group_ids)
     return await get_product(product_id, actor, session)
@@ -261,14 +269,14 @@ async def list_modifier_groups(
     return [_group_out(group, options) for group, options in groups]
 
 
-async def _group_detail(session: Session, actor: CurrentActor, group_id: int) -> ModifierGroupOut:
+async def _group_detail(session: Session, actor: CurrentActor, group_id: Id) -> ModifierGroupOut:
     group = await service.get_modifier_group(session, actor, group_id)
     options = await service.options_by_group(session, [group.id], include_archived=True)
     return _group_out(group, options[group.id])
 
 
 @router.get("/modifier-groups/{group_id}", response_model=ModifierGroupOut)
-async def get_modifier_group(group_id: int, actor: CurrentActor, session: Session) -> ModifierGroupOut:
+async def get_modifier_group(group_id: Id, actor: CurrentActor, session: Session) -> ModifierGroupOut:
     return await _group_detail(session, actor, group_id)
 
 
@@ -294,7 +302,7 @@ async def create_modifier_group(
 
 @router.patch("/modifier-groups/{group_id}", response_model=ModifierGroupOut)
 async def update_modifier_group(
-    group_id: int, body: ModifierGroupUpdate, actor: CurrentActor, session: Session
+    group_id: Id, body: ModifierGroupUpdate, actor: CurrentActor, session: Session
 ) -> ModifierGroupOut:
     current = service.modifier_group_input_of(await service.get_modifier_group(session, actor, group_id))
     changes = body.model_dump(exclude_unset=True)
@@ -309,7 +317,7 @@ async def update_modifier_group(
 @router.delete(
     "/modifier-groups/{group_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Archive a group"
 )
-async def archive_modifier_group(group_id: int, actor: CurrentActor, session: Session) -> None:
+async def archive_modifier_group(group_id: Id, actor: CurrentActor, session: Session) -> None:
     current = service.modifier_group_input_of(await service.get_modifier_group(session, actor, group_id))
     await service.update_modifier_group(session, actor, group_id, replace(current, is_active=False))
 
@@ -320,7 +328,7 @@ async def archive_modifier_group(group_id: int, actor: CurrentActor, session: Se
     status_code=status.HTTP_201_CREATED,
 )
 async def create_modifier_option(
-    group_id: int, body: ModifierOptionIn, actor: CurrentActor, session: Session
+    group_id: Id, body: ModifierOptionIn, actor: CurrentActor, session: Session
 ) -> ModifierOptionOut:
     option = await service.create_modifier_option(session, actor, group_id, _option_input(body))
     return ModifierOptionOut.model_validate(option)
@@ -328,7 +336,7 @@ async def create_modifier_option(
 
 @router.patch("/modifier-options/{option_id}", response_model=ModifierOptionOut)
 async def update_modifier_option(
-    option_id: int, body: ModifierOptionUpdate, actor: CurrentActor, session: Session
+    option_id: Id, body: ModifierOptionUpdate, actor: CurrentActor, session: Session
 ) -> ModifierOptionOut:
     current = service.modifier_option_input_of(await service.get_modifier_option(session, actor, option_id))
     changes = body.model_dump(exclude_unset=True)
@@ -344,7 +352,7 @@ async def update_modifier_option(
 @router.delete(
     "/modifier-options/{option_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Archive an option"
 )
-async def archive_modifier_option(option_id: int, actor: CurrentActor, session: Session) -> None:
+async def archive_modifier_option(option_id: Id, actor: CurrentActor, session: Session) -> None:
     current = service.modifier_option_input_of(await service.get_modifier_option(session, actor, option_id))
     await service.update_modifier_option(session, actor, option_id, replace(current, is_active=False))
 
@@ -401,10 +409,10 @@ def _menu_product_out(product: MenuProduct) -> MenuProductOut:
 
 @router.get("/stores/{store_id}/menu", response_model=StoreMenuOut, summary="The register's menu of a store")
 async def store_menu(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    locale: Annotated[str | None, Query(max_length=16, description="Default: the store's locale")] = None,
+    locale: Annotated[Line | None, Query(max_length=16, description="Default: the store's locale")] = None,
 ) -> StoreMenuOut:
     menu = await get_store_menu(session, actor, store_id, locale=locale)
     return StoreMenuOut(
@@ -427,7 +435,7 @@ async def store_menu(
 
 @router.get("/stores/{store_id}/products/{product_id}", response_model=StoreProductOut)
 async def get_store_product(
-    store_id: int, product_id: int, actor: CurrentActor, session: Session
+    store_id: Id, product_id: Id, actor: CurrentActor, session: Session
 ) -> StoreProductOut:
     product = await service.get_product(session, actor, product_id)
     row = await service.get_store_product(session, actor, store_id, product_id)
@@ -436,7 +444,7 @@ async def get_store_product(
 
 @router.patch("/stores/{store_id}/products/{product_id}", response_model=StoreProductOut)
 async def update_store_product(
-    store_id: int, product_id: int, body: StoreProductUpdate, actor: CurrentActor, session: Session
+    store_id: Id, product_id: Id, body: StoreProductUpdate, actor: CurrentActor, session: Session
 ) -> StoreProductOut:
     product = await service.get_product(session, actor, product_id)
     changes = body.model_dump(exclude_unset=True)
@@ -458,7 +466,7 @@ async def update_store_product(
 
 @router.post("/stores/{store_id}/products/{product_id}/stock-adjustments", response_model=StockOut)
 async def adjust_stock(
-    store_id: int, product_id: int, body: StockAdjustmentIn, actor: CurrentActor, session: Session
+    store_id: Id, product_id: Id, body: StockAdjustmentIn, actor: CurrentActor, session: Session
 ) -> StockOut:
     """A delivery or a loss: the stock changes by ``delta`` and never goes below zero."""
     quantity = await service.adjust_stock(
@@ -470,7 +478,7 @@ async def adjust_stock(
 
 @router.put("/stores/{store_id}/products/{product_id}/stock", response_model=StockOut)
 async def count_stock(
-    store_id: int, product_id: int, body: StockCountIn, actor: CurrentActor, session: Session
+    store_id: Id, product_id: Id, body: StockCountIn, actor: CurrentActor, session: Session
 ) -> StockOut:
     """A stock count: sets the quantity, and counts the product's stock from now on."""
     quantity = await service.count_stock(
@@ -482,7 +490,7 @@ async def count_stock(
 
 @router.put("/stores/{store_id}/products/{product_id}/sold-out", response_model=StoreProductOut)
 async def set_sold_out(
-    store_id: int, product_id: int, body: SoldOutIn, actor: CurrentActor, session: Session
+    store_id: Id, product_id: Id, body: SoldOutIn, actor: CurrentActor, session: Session
 ) -> StoreProductOut:
     product = await service.get_product(session, actor, product_id)
     row = await service.set_sold_out(session, actor, store_id, product_id, body.is_sold_out)

@@ -6,25 +6,37 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kassa.catalog.models import ProductKind
+from kassa.core.schemas import (
+    MINUTES_PER_WEEK,
+    Id,
+    Line,
+    PriceAmount,
+    PriceDelta,
+    RequestModel,
+    SortOrder,
+    StockChange,
+    StockLevel,
+    Translations,
+)
 
-CURRENCY = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. CNY")
+CURRENCY = Field(pattern=r"^[A-Z]{3}$", max_length=3, description="ISO 4217, e.g. CNY")
 TRANSLATIONS_DESCRIPTION = 'Names in other languages by locale, e.g. {"en": "Latte"}'
 
 
-class CategoryIn(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
-    sort_order: int = 0
-    kitchen_station: str | None = Field(
+class CategoryIn(RequestModel):
+    name: Line = Field(min_length=1, max_length=80)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
+    sort_order: SortOrder = 0
+    kitchen_station: Line | None = Field(
         default=None, max_length=40, description='Which kitchen ticket its lines go to: "bar", "kitchen"'
     )
 
 
-class CategoryUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    name_translations: dict[str, str] | None = None
-    sort_order: int | None = None
-    kitchen_station: str | None = Field(default=None, max_length=40)
+class CategoryUpdate(RequestModel):
+    name: Line | None = Field(default=None, min_length=1, max_length=80)
+    name_translations: Translations | None = None
+    sort_order: SortOrder | None = None
+    kitchen_station: Line | None = Field(default=None, max_length=40)
 
 
 class CategoryOut(BaseModel):
@@ -35,46 +47,46 @@ class CategoryOut(BaseModel):
     kitchen_station: str | None
 
 
-class ProductIn(BaseModel):
-    category_id: int
-    name: str = Field(min_length=1, max_length=120)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
-    sku: str = Field(min_length=1, max_length=40)
-    barcode: str | None = Field(default=None, max_length=64)
-    price_amount: int = Field(ge=0, description="Minor units: 1800 is 18.00")
-    currency: str = CURRENCY
-    vat_rate_code: str = Field(min_length=1, max_length=20)
-    unit: str = Field(default="piece", min_length=1, max_length=20, description="cup, piece, kg …")
-    image_url: str = Field(default="", max_length=500)
+class ProductIn(RequestModel):
+    category_id: Id
+    name: Line = Field(min_length=1, max_length=120)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
+    sku: Line = Field(min_length=1, max_length=40)
+    barcode: Line | None = Field(default=None, max_length=64)
+    price_amount: PriceAmount = Field(description="Minor units: 1800 is 18.00")
+    currency: Line = CURRENCY
+    vat_rate_code: Line = Field(min_length=1, max_length=20)
+    unit: Line = Field(default="piece", min_length=1, max_length=20, description="cup, piece, kg …")
+    image_url: Line = Field(default="", max_length=500)
     kind: ProductKind = ProductKind.STANDARD
-    duration_minutes: int | None = Field(default=None, description="Services only")
-    min_price_amount: int | None = Field(default=None, description="Open-price products only")
-    max_price_amount: int | None = Field(default=None, description="Open-price products only")
-    sort_order: int = 0
+    duration_minutes: int | None = Field(default=None, ge=1, le=MINUTES_PER_WEEK, description="Services only")
+    min_price_amount: PriceAmount | None = Field(default=None, description="Open-price products only")
+    max_price_amount: PriceAmount | None = Field(default=None, description="Open-price products only")
+    sort_order: SortOrder = 0
     is_active: bool = True
-    modifier_group_ids: list[int] | None = Field(default=None, description="Offered groups, in order")
+    modifier_group_ids: list[Id] | None = Field(default=None, description="Offered groups, in order")
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(RequestModel):
     """Only the fields sent change; ``null`` clears the optional ones."""
 
-    category_id: int | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    name_translations: dict[str, str] | None = None
-    sku: str | None = Field(default=None, min_length=1, max_length=40)
-    barcode: str | None = Field(default=None, max_length=64)
-    price_amount: int | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    vat_rate_code: str | None = Field(default=None, min_length=1, max_length=20)
-    unit: str | None = Field(default=None, min_length=1, max_length=20)
-    image_url: str | None = Field(default=None, max_length=500)
+    category_id: Id | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=120)
+    name_translations: Translations | None = None
+    sku: Line | None = Field(default=None, min_length=1, max_length=40)
+    barcode: Line | None = Field(default=None, max_length=64)
+    price_amount: PriceAmount | None = None
+    currency: Line | None = Field(default=None, pattern=r"^[A-Z]{3}$", max_length=3)
+    vat_rate_code: Line | None = Field(default=None, min_length=1, max_length=20)
+    unit: Line | None = Field(default=None, min_length=1, max_length=20)
+    image_url: Line | None = Field(default=None, max_length=500)
     kind: ProductKind | None = None
-    duration_minutes: int | None = None
-    min_price_amount: int | None = None
-    max_price_amount: int | None = None
-    sort_order: int | None = None
+    duration_minutes: int | None = Field(default=None, ge=1, le=MINUTES_PER_WEEK)
+    min_price_amount: PriceAmount | None = None
+    max_price_amount: PriceAmount | None = None
+    sort_order: SortOrder | None = None
     is_active: bool | None = None
-    modifier_group_ids: list[int] | None = None
+    modifier_group_ids: list[Id] | None = None
 
 
 class ProductOut(BaseModel):
@@ -98,29 +110,29 @@ class ProductOut(BaseModel):
     modifier_group_ids: list[int]
 
 
-class ModifierGroupsIn(BaseModel):
-    modifier_group_ids: list[int]
+class ModifierGroupsIn(RequestModel):
+    modifier_group_ids: list[Id]
 
 
-class ModifierOptionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
-    price_delta_amount: int = Field(default=0, description="Added to the product's price; may be negative")
-    currency: str = CURRENCY
-    product_id: int | None = Field(
-        default=None, description="Combos: the component product this option sells"
+class ModifierOptionIn(RequestModel):
+    name: Line = Field(min_length=1, max_length=80)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
+    price_delta_amount: PriceDelta = Field(
+        default=0, description="Added to the product's price; may be negative"
     )
-    sort_order: int = 0
+    currency: Line = CURRENCY
+    product_id: Id | None = Field(default=None, description="Combos: the component product this option sells")
+    sort_order: SortOrder = 0
     is_active: bool = True
 
 
-class ModifierOptionUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    name_translations: dict[str, str] | None = None
-    price_delta_amount: int | None = None
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    product_id: int | None = None
-    sort_order: int | None = None
+class ModifierOptionUpdate(RequestModel):
+    name: Line | None = Field(default=None, min_length=1, max_length=80)
+    name_translations: Translations | None = None
+    price_delta_amount: PriceDelta | None = None
+    currency: Line | None = Field(default=None, pattern=r"^[A-Z]{3}$", max_length=3)
+    product_id: Id | None = None
+    sort_order: SortOrder | None = None
     is_active: bool | None = None
 
 
@@ -138,21 +150,21 @@ class ModifierOptionOut(BaseModel):
     is_active: bool
 
 
-class ModifierGroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
+class ModifierGroupIn(RequestModel):
+    name: Line = Field(min_length=1, max_length=80)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_DESCRIPTION)
     is_required: bool = False
-    min_choices: int | None = Field(default=None, description="Default: 1 when required, else 0")
+    min_choices: int | None = Field(default=None, ge=0, le=50, description="Default: 1 when required, else 0")
     max_choices: int = Field(default=1, ge=1, le=50)
     is_active: bool = True
     options: list[ModifierOptionIn] = Field(default_factory=list)
 
 
-class ModifierGroupUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    name_translations: dict[str, str] | None = None
+class ModifierGroupUpdate(RequestModel):
+    name: Line | None = Field(default=None, min_length=1, max_length=80)
+    name_translations: Translations | None = None
     is_required: bool | None = None
-    min_choices: int | None = None
+    min_choices: int | None = Field(default=None, ge=0, le=50)
     max_choices: int | None = Field(default=None, ge=1, le=50)
     is_active: bool | None = None
 
@@ -168,11 +180,11 @@ class ModifierGroupOut(BaseModel):
     options: list[ModifierOptionOut]
 
 
-class StoreProductUpdate(BaseModel):
+class StoreProductUpdate(RequestModel):
     """Only the fields sent change; ``price_override_amount: null`` returns to the catalog price."""
 
     is_available: bool | None = None
-    price_override_amount: int | None = Field(default=None, ge=0)
+    price_override_amount: PriceAmount | None = None
     is_stock_tracked: bool | None = None
 
 
@@ -188,14 +200,14 @@ class StoreProductOut(BaseModel):
     is_sold_out: bool
 
 
-class StockAdjustmentIn(BaseModel):
-    delta: int = Field(description="+24 for a delivery, -2 for breakage")
-    reason: str = Field(min_length=1, max_length=200)
+class StockAdjustmentIn(RequestModel):
+    delta: StockChange = Field(description="+24 for a delivery, -2 for breakage")
+    reason: Line = Field(min_length=1, max_length=200)
 
 
-class StockCountIn(BaseModel):
-    quantity: int = Field(ge=0)
-    reason: str = Field(default="count", min_length=1, max_length=200)
+class StockCountIn(RequestModel):
+    quantity: StockLevel
+    reason: Line = Field(default="count", min_length=1, max_length=200)
 
 
 class StockOut(BaseModel):
@@ -205,7 +217,7 @@ class StockOut(BaseModel):
     is_sold_out: bool
 
 
-class SoldOutIn(BaseModel):
+class SoldOutIn(RequestModel):
     is_sold_out: bool
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from kassa.core.schemas import Id
 from kassa.deliveries import service
 from kassa.deliveries.schemas import DeliveryOut
 from kassa.web.dependencies import CurrentActor, Session
@@ -17,7 +18,7 @@ router = APIRouter(tags=["deliveries"])
     "/stores/{store_id}/deliveries", response_model=list[DeliveryOut], summary="Dead or waiting messages"
 )
 async def list_deliveries(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     status: Literal["dead", "waiting"] = "dead",
@@ -34,14 +35,14 @@ async def list_deliveries(
 @router.post(
     "/deliveries/{message_id}/resend", response_model=DeliveryOut, summary="Send a dead message again"
 )
-async def resend(message_id: int, actor: CurrentActor, session: Session) -> DeliveryOut:
+async def resend(message_id: Id, actor: CurrentActor, session: Session) -> DeliveryOut:
     """Back in the queue at once, attempts counted from zero; only a dead message (409
     ``message_not_dead`` otherwise, so a second tap never sends twice)."""
     return DeliveryOut.model_validate(await service.resend(session, actor, message_id))
 
 
 @router.post("/deliveries/{message_id}/cancel", response_model=DeliveryOut, summary="Cancel a message")
-async def cancel(message_id: int, actor: CurrentActor, session: Session) -> DeliveryOut:
+async def cancel(message_id: Id, actor: CurrentActor, session: Session) -> DeliveryOut:
     """Call off a waiting message or put away a dead one (409 ``message_not_waiting`` for
     one being sent this moment or already sent)."""
     return DeliveryOut.model_validate(await service.cancel(session, actor, message_id))

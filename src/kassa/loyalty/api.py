@@ -3,16 +3,16 @@ stored value and coupons."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Header, Path, Query, Request, status
+from pydantic import Field
 
 from kassa.core import idempotency
 from kassa.core.database import commit
 from kassa.core.errors import ValidationFailed
 from kassa.core.money import Money
+from kassa.core.schemas import Day, Id, Line, RequestModel, Version
 from kassa.loyalty import checkout, service
 from kassa.loyalty.models import Coupon, StoredValueEntry, Tier
 from kassa.loyalty.schemas import (
@@ -139,7 +139,7 @@ async def create_coupon_definition(
 
 @router.put("/loyalty/coupon-definitions/{definition_id}", response_model=CouponDefinitionOut)
 async def update_coupon_definition(
-    definition_id: int, body: CouponDefinitionIn, actor: CurrentActor, session: Session
+    definition_id: Id, body: CouponDefinitionIn, actor: CurrentActor, session: Session
 ) -> CouponDefinitionOut:
     """Change a definition; coupons already issued keep their terms."""
     definition = await service.update_coupon_definition(
@@ -158,7 +158,9 @@ async def issue_coupons(body: IssueCoupons, actor: CurrentActor, session: Sessio
 
 
 @router.get("/loyalty/coupons/{code}", response_model=CouponOut, summary="Find a coupon by its code")
-async def find_coupon(code: str, actor: CurrentActor, session: Session) -> CouponOut:
+async def find_coupon(
+    code: Annotated[Line, Path(max_length=40)], actor: CurrentActor, session: Session
+) -> CouponOut:
     return CouponOut.model_validate(await service.find_coupon(session, actor, code))
 
 
@@ -166,7 +168,7 @@ async def find_coupon(code: str, actor: CurrentActor, session: Session) -> Coupo
 
 
 @router.get("/members/{member_id}/loyalty", response_model=MemberLoyaltyOut)
-async def member_loyalty(member_id: int, actor: CurrentActor, session: Session) -> MemberLoyaltyOut:
+async def member_loyalty(member_id: Id, actor: CurrentActor, session: Session) -> MemberLoyaltyOut:
     """Tier (with what the next one needs), points, stored value and today's usable coupons."""
     summary = await service.member_loyalty(session, actor, member_id)
     standing = summary.standing
@@ -190,7 +192,7 @@ async def member_loyalty(member_id: int, actor: CurrentActor, session: Session) 
 
 
 @router.post("/members/{member_id}/tier/evaluate", response_model=TierChangeOut | None)
-async def evaluate_tier(member_id: int, actor: CurrentActor, session: Session) -> TierChangeOut | None:
+async def evaluate_tier(member_id: Id, actor: CurrentActor, session: Session) -> TierChangeOut | None:
     """Judge the member's tier now; answers the change, or null when it stays."""
     change = await service.evaluate_tier(session, actor, member_id)
     return TierChangeOut.model_validate(change) if change is not None else None
@@ -233,7 +235,7 @@ async def top_up_options(actor: CurrentActor, session: Session) -> TopUpOptionsO
     "/members/{member_id}/stored-value/top-ups", response_model=TopUpOut, status_code=status.HTTP_201_CREATED
 )
 async def top_up(
-    member_id: int,
+    member_id: Id,
     body: TopUpIn,
     actor: CurrentActor,
     session: Session,
@@ -269,14 +271,14 @@ async def top_up(
 
 
 @router.get("/stored-value/top-ups/{top_up_id}", response_model=TopUpOut)
-async def get_top_up(top_up_id: int, actor: CurrentActor, session: Session) -> TopUpOut:
+async def get_top_up(top_up_id: Id, actor: CurrentActor, session: Session) -> TopUpOut:
     return _top_up_out(await service.get_top_up(session, actor, top_up_id))
 
 
 @router.post(
     "/stored-value/top-ups/{top_up_id}/refresh", response_model=TopUpOut, summary="Ask the provider again"
 )
-async def refresh_top_up(top_up_id: int, actor: CurrentActor, session: Session, request: Request) -> TopUpOut:
+async def refresh_top_up(top_up_id: Id, actor: CurrentActor, session: Session, request: Request) -> TopUpOut:
     """A pending WeChat Pay / Alipay top-up: ask the provider; credited once it confirms."""
     await payment_top_ups.refresh_top_up(database_of(request), actor, top_up_id)
     session.expire_all()
@@ -285,7 +287,7 @@ async def refresh_top_up(top_up_id: int, actor: CurrentActor, session: Session, 
 
 @router.get("/members/{member_id}/stored-value/statement", response_model=StoredValueStatementOut)
 async def stored_value_statement(
-    member_id: int, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: int | None = None
+    member_id: Id, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: Id | None = None
 ) -> StoredValueStatementOut:
     statement = await service.stored_value_statement(
         session, actor, member_id, limit=limit, before_id=before_id
@@ -301,7 +303,7 @@ async def stored_value_statement(
 
 @router.get("/members/{member_id}/points/statement", response_model=PointsStatementOut)
 async def points_statement(
-    member_id: int, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: int | None = None
+    member_id: Id, actor: CurrentActor, session: Session, limit: Limit = 50, before_id: Id | None = None
 ) -> PointsStatementOut:
     statement = await service.points_statement(session, actor, member_id, limit=limit, before_id=before_id)
     return PointsStatementOut(
@@ -313,10 +315,10 @@ async def points_statement(
 
 @router.get("/members/{member_id}/coupons", response_model=list[CouponOut])
 async def member_coupons(
-    member_id: int,
+    member_id: Id,
     actor: CurrentActor,
     session: Session,
-    usable_on: Annotated[date | None, Query(description="Only those usable on this day")] = None,
+    usable_on: Annotated[Day | None, Query(description="Only those usable on this day")] = None,
 ) -> list[CouponOut]:
     coupons: list[Coupon] = await service.member_coupons(session, actor, member_id, usable_on=usable_on)
     return [CouponOut.model_validate(coupon) for coupon in coupons]
@@ -324,7 +326,7 @@ async def member_coupons(
 
 @router.post("/members/{member_id}/coupons", response_model=CouponOut, status_code=status.HTTP_201_CREATED)
 async def issue_member_coupon(
-    member_id: int, body: IssueCoupon, actor: CurrentActor, session: Session
+    member_id: Id, body: IssueCoupon, actor: CurrentActor, session: Session
 ) -> CouponOut:
     """Give the member a coupon at the counter."""
     coupons = await service.issue_coupon(session, actor, body.definition_id, [member_id])
@@ -333,14 +335,14 @@ async def issue_member_coupon(
     return CouponOut.model_validate(coupons[0])
 
 
-class CouponOnBillIn(BaseModel):
-    version: int = Field(ge=1, description="The bill version you saw")
-    code: str = Field(min_length=1, max_length=40, description="The coupon's code (as the member shows it)")
+class CouponOnBillIn(RequestModel):
+    version: Version = Field(ge=1, description="The bill version you saw")
+    code: Line = Field(min_length=1, max_length=40, description="The coupon's code (as the member shows it)")
 
 
 @router.post("/bills/{bill_id}/coupon", summary="Use a member's coupon on their bill (as the bill discount)")
 async def apply_coupon(
-    bill_id: int, body: CouponOnBillIn, actor: CurrentActor, session: Session
+    bill_id: Id, body: CouponOnBillIn, actor: CurrentActor, session: Session
 ) -> dict[str, int]:
     bill = await checkout.apply_coupon(session, actor, bill_id, body.version, body.code)
     return {"bill_id": bill.id, "version": bill.version, "discount_amount": bill.discount_amount}

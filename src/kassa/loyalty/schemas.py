@@ -8,6 +8,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.core.schemas import (
+    MAX_POINTS,
+    Amount,
+    Day,
+    Id,
+    Line,
+    Points,
+    PositiveAmount,
+    RequestModel,
+    Translations,
+)
 from kassa.loyalty.models import (
     CouponSource,
     CouponStatus,
@@ -21,26 +32,26 @@ from kassa.loyalty.rules import MAX_PRESETS, MAXIMUM_TOP_UP_LIMIT
 TRANSLATIONS_HELP = 'Per language, e.g. {"zh_CN": "金卡", "en": "Gold"}'
 
 
-class BonusProductIn(BaseModel):
-    product_id: int
-    extra_points: int = Field(ge=1, description="Extra points per unit sold")
+class BonusProductIn(RequestModel):
+    product_id: Id
+    extra_points: int = Field(ge=1, le=MAX_POINTS, description="Extra points per unit sold")
 
 
-class TopUpBonusRuleIn(BaseModel):
-    minimum_amount: int = Field(ge=1, description="A top-up of at least this much ...")
-    bonus_amount: int = Field(ge=1, description="... gets this much bonus on top")
+class TopUpBonusRuleIn(RequestModel):
+    minimum_amount: PositiveAmount = Field(description="A top-up of at least this much ...")
+    bonus_amount: PositiveAmount = Field(description="... gets this much bonus on top")
 
 
-class LoyaltySettingsIn(BaseModel):
+class LoyaltySettingsIn(RequestModel):
     tier_basis: TierBasis = Field(description="Tiers by 12-month spend or by 12-month points earned")
     points_per_currency_unit: int = Field(ge=0, le=1000, description="Points per ¥1 of eligible spend")
-    excluded_category_ids: list[int] = Field(default_factory=list, description="Categories that earn nothing")
+    excluded_category_ids: list[Id] = Field(default_factory=list, description="Categories that earn nothing")
     bonus_products: list[BonusProductIn] = Field(default_factory=list)
-    redeem_points: int = Field(ge=1, description="This many points ...")
-    redeem_value_amount: int = Field(ge=1, description="... are worth this much (100 points = 100 fen)")
+    redeem_points: int = Field(ge=1, le=MAX_POINTS, description="This many points ...")
+    redeem_value_amount: PositiveAmount = Field(description="... are worth this much (100 points = 100 fen)")
     points_expiry_months: int | None = Field(default=None, ge=1, le=120, description="None: never")
     top_up_bonus_rules: list[TopUpBonusRuleIn] = Field(default_factory=list, max_length=20)
-    birthday_coupon_definition_id: int | None = Field(default=None, description="None: no birthday coupons")
+    birthday_coupon_definition_id: Id | None = Field(default=None, description="None: no birthday coupons")
     birthday_days_before: int = Field(default=7, ge=0, le=60)
     top_up_presets: list[Annotated[int, Field(ge=1, le=MAXIMUM_TOP_UP_LIMIT)]] | None = Field(
         default=None,
@@ -53,46 +64,46 @@ class LoyaltySettingsIn(BaseModel):
 
 
 class LoyaltySettingsOut(LoyaltySettingsIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     currency: str
     bonus_products: list[BonusProductIn]
     top_up_bonus_rules: list[TopUpBonusRuleIn]
 
 
-class TierIn(BaseModel):
-    id: int | None = Field(default=None, description="An existing tier to change; none: a new one")
-    name: str = Field(min_length=1, max_length=60)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+class TierIn(RequestModel):
+    id: Id | None = Field(default=None, description="An existing tier to change; none: a new one")
+    name: Line = Field(min_length=1, max_length=60)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
     rank: int = Field(ge=0, le=1000, description="Higher is better")
-    spend_threshold_amount: int = Field(default=0, ge=0, description="12-month spend to reach it")
-    points_threshold: int = Field(default=0, ge=0, description="12-month points to reach it")
+    spend_threshold_amount: Amount = Field(default=0, description="12-month spend to reach it")
+    points_threshold: Points = Field(default=0, description="12-month points to reach it")
     discount_basis_points: int = Field(default=0, ge=0, le=10_000)
     points_multiplier_basis_points: int = Field(default=10_000, ge=0, le=100_000)
 
 
 class TierOut(TierIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: int
 
 
-class CouponDefinitionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=60)
-    name_translations: dict[str, str] = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+class CouponDefinitionIn(RequestModel):
+    name: Line = Field(min_length=1, max_length=60)
+    name_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
     discount_kind: DiscountKind
-    discount_amount: int | None = Field(default=None, ge=1, description="Amount off (amount coupons)")
+    discount_amount: PositiveAmount | None = Field(default=None, description="Amount off (amount coupons)")
     discount_basis_points: int | None = Field(default=None, ge=1, le=10_000, description="Percent coupons")
-    minimum_spend_amount: int = Field(default=0, ge=0, description="The bill's subtotal must reach it")
-    product_ids: list[int] = Field(default_factory=list, description="Valid for these products; empty: all")
+    minimum_spend_amount: Amount = Field(default=0, description="The bill's subtotal must reach it")
+    product_ids: list[Id] = Field(default_factory=list, description="Valid for these products; empty: all")
     valid_days: int | None = Field(default=None, ge=1, le=3660, description="Days from issue (incl.)")
-    valid_from: date | None = Field(default=None, description="Or fixed dates: the first day ...")
-    valid_until: date | None = Field(default=None, description="... and the last")
+    valid_from: Day | None = Field(default=None, description="Or fixed dates: the first day ...")
+    valid_until: Day | None = Field(default=None, description="... and the last")
     is_active: bool = True
 
 
 class CouponDefinitionOut(CouponDefinitionIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: int
     currency: str
@@ -123,14 +134,14 @@ class CouponOut(BaseModel):
     redeemed_discount_amount: int | None
 
 
-class IssueCoupons(BaseModel):
-    definition_id: int
-    member_ids: list[int] = Field(min_length=1, max_length=1000)
+class IssueCoupons(RequestModel):
+    definition_id: Id
+    member_ids: list[Id] = Field(min_length=1, max_length=1000)
     source: CouponSource = Field(default=CouponSource.STAFF, description="staff or campaign (owners)")
 
 
-class IssueCoupon(BaseModel):
-    definition_id: int
+class IssueCoupon(RequestModel):
+    definition_id: Id
 
 
 class TierStandingOut(BaseModel):
@@ -153,17 +164,17 @@ class MemberLoyaltyOut(BaseModel):
     usable_coupons: list[CouponOut]
 
 
-class TopUpIn(BaseModel):
+class TopUpIn(RequestModel):
     amount: int = Field(ge=1, le=MAXIMUM_TOP_UP_LIMIT, description="Paid in at the register, minor units")
-    tender: str = Field(
+    tender: Line = Field(
         min_length=1,
         max_length=30,
         description="cash (into the open shift's drawer), card, wechat_pay or alipay; nothing else",
     )
-    approval_code: str | None = Field(
+    approval_code: Line | None = Field(
         default=None, max_length=40, description="card: the approval code the terminal printed"
     )
-    payment_code: str | None = Field(
+    payment_code: Line | None = Field(
         default=None,
         max_length=32,
         description="wechat_pay / alipay: the customer's payment code; none: a QR code to show",

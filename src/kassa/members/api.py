@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import PurePath
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from kassa.core import idempotency
 from kassa.core.auth import Permission
 from kassa.core.database import commit, utc_now
 from kassa.core.errors import ValidationFailed
+from kassa.core.schemas import MAX_AMOUNT, MAX_ID, Day, Id, Line
 from kassa.members import access, analytics, profile, service, transfer
 from kassa.members.schemas import (
     ActiveMembersOut,
@@ -35,7 +35,9 @@ from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["members"])
 
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER, description="Repeat-safe retries")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
+]
 
 
 @router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
@@ -108,15 +110,19 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 def _member_filter(
     q: Annotated[
-        str, Query(max_length=100, description="As the counter search: phone, last 4 digits, card or name")
+        Line, Query(max_length=100, description="As the counter search: phone, last 4 digits, card or name")
     ] = "",
-    tag: Annotated[str | None, Query(max_length=30)] = None,
-    last_visit_from: Annotated[date | None, Query(description="Local day, included")] = None,
-    last_visit_to: Annotated[date | None, Query(description="Local day, included")] = None,
-    spend_at_least_amount: Annotated[int | None, Query(ge=0, description="Total spend, minor units")] = None,
-    spend_at_most_amount: Annotated[int | None, Query(ge=0, description="Total spend, minor units")] = None,
-    registered_from: Annotated[date | None, Query(description="Local day, included")] = None,
-    registered_to: Annotated[date | None, Query(description="Local day, included")] = None,
+    tag: Annotated[Line | None, Query(max_length=30)] = None,
+    last_visit_from: Annotated[Day | None, Query(description="Local day, included")] = None,
+    last_visit_to: Annotated[Day | None, Query(description="Local day, included")] = None,
+    spend_at_least_amount: Annotated[
+        int | None, Query(ge=0, le=MAX_AMOUNT, description="Total spend, minor units")
+    ] = None,
+    spend_at_most_amount: Annotated[
+        int | None, Query(ge=0, le=MAX_AMOUNT, description="Total spend, minor units")
+    ] = None,
+    registered_from: Annotated[Day | None, Query(description="Local day, included")] = None,
+    registered_to: Annotated[Day | None, Query(description="Local day, included")] = None,
 ) -> profile.MemberFilter:
     # LOYALTY HOOK: a tier filter (?tier=) becomes MemberFilter.tier_member_ids here.
     return profile.MemberFilter(
@@ -139,7 +145,7 @@ async def list_members(
     actor: CurrentActor,
     session: Session,
     filters: MemberFilterQuery,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=profile.MAX_LIST_LIMIT)] = profile.LIST_LIMIT,
 ) -> MemberPageOut:
     """The latest sign-ups first, each with their figures (closed bills; paid = total +
@@ -156,7 +162,7 @@ async def member_analytics(
     actor: CurrentActor,
     session: Session,
     weeks: Annotated[int, Query(ge=1, le=analytics.MAX_WEEKS)] = analytics.DEFAULT_WEEKS,
-    today: Annotated[date | None, Query(description="Figures as of this day; default: today")] = None,
+    today: Annotated[Day | None, Query(description="Figures as of this day; default: today")] = None,
 ) -> MemberAnalyticsOut:
     """Sign-ups per week, active members (30 and 90 days), the repeat rate, and spend per
     loyalty tier when the loyalty capability is there (else per registration store)."""
@@ -213,7 +219,9 @@ async def import_members(
     session: Session,
     file: Annotated[UploadFile, File(description="A sheet as exported by /members/export")],
     format: transfer.MemberFileFormat | None = None,
-    store_id: Annotated[int | None, Query(description="Where they sign up; default: your store")] = None,
+    store_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Where they sign up; default: your store")
+    ] = None,
     duplicates: transfer.DuplicatePolicy = transfer.DuplicatePolicy.SKIP,
     all_or_nothing: bool = True,
 ) -> MemberImportOut:
@@ -247,13 +255,13 @@ async def import_members(
 
 
 @router.get("/members/{member_id}", response_model=MemberOut)
-async def get_member(member_id: int, actor: CurrentActor, session: Session) -> MemberOut:
+async def get_member(member_id: Id, actor: CurrentActor, session: Session) -> MemberOut:
     return MemberOut.model_validate(await access.get_member_view(session, actor, member_id))
 
 
 @router.patch("/members/{member_id}", response_model=MemberOut)
 async def update_member(
-    member_id: int, body: MemberUpdate, actor: CurrentActor, session: Session
+    member_id: Id, body: MemberUpdate, actor: CurrentActor, session: Session
 ) -> MemberOut:
     changes = service.MemberChanges(**body.model_dump(exclude_unset=True))
     member = await service.update_member(session, actor, member_id, changes)
@@ -267,7 +275,7 @@ async def update_member(
     summary="Text a code to the member's current number, to change it",
 )
 async def send_phone_change_code(
-    member_id: int, body: PhoneChangeCodeIn, actor: CurrentActor, session: Session
+    member_id: Id, body: PhoneChangeCodeIn, actor: CurrentActor, session: Session
 ) -> PhoneChangeCodeOut:
     """The phone number is the member's portal login: staff without `member.phone_change`
     change it with a code sent to the current number (shown masked in the message log)."""
@@ -279,7 +287,7 @@ async def send_phone_change_code(
     "/members/{member_id}/phone", response_model=MemberOut, summary="Change the member's phone number"
 )
 async def change_phone(
-    member_id: int, body: PhoneChangeIn, actor: CurrentActor, session: Session
+    member_id: Id, body: PhoneChangeIn, actor: CurrentActor, session: Session
 ) -> MemberOut:
     """With `member.phone_change` (managers), or with the `code` texted to the current number
     (a wrong code counts: five and it is used up)."""
@@ -292,9 +300,7 @@ async def change_phone(
 
 
 @router.post("/members/{member_id}/consents", response_model=ConsentOut, status_code=status.HTTP_201_CREATED)
-async def record_consent(
-    member_id: int, body: ConsentIn, actor: CurrentActor, session: Session
-) -> ConsentOut:
+async def record_consent(member_id: Id, body: ConsentIn, actor: CurrentActor, session: Session) -> ConsentOut:
     """Record a consent given or withdrawn at the counter; the history is never rewritten."""
     consent = await service.record_consent(
         session, actor, member_id, body.kind, body.is_granted, policy_version=body.policy_version
@@ -303,7 +309,7 @@ async def record_consent(
 
 
 @router.get("/members/{member_id}/consents", response_model=list[ConsentOut], summary="Consent history")
-async def list_consents(member_id: int, actor: CurrentActor, session: Session) -> list[ConsentOut]:
+async def list_consents(member_id: Id, actor: CurrentActor, session: Session) -> list[ConsentOut]:
     return [
         ConsentOut.model_validate(item) for item in await service.list_consents(session, actor, member_id)
     ]
@@ -311,11 +317,11 @@ async def list_consents(member_id: int, actor: CurrentActor, session: Session) -
 
 @router.get("/members/{member_id}/profile", response_model=MemberProfileOut, summary="A member's profile")
 async def member_profile(
-    member_id: int,
+    member_id: Id,
     actor: CurrentActor,
     session: Session,
     history_limit: Annotated[int, Query(ge=1, le=profile.MAX_HISTORY_LIMIT)] = profile.HISTORY_LIMIT,
-    history_offset: Annotated[int, Query(ge=0)] = 0,
+    history_offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> MemberProfileOut:
     """Figures (total spend, visits, average bill, last visit), favourite items and the
     order history, newest first, with the returns on each bill."""
@@ -338,7 +344,7 @@ async def member_profile(
     "/members/{member_id}/usual-order", response_model=list[UsualItemOut], summary="What they usually order"
 )
 async def usual_order(
-    member_id: int,
+    member_id: Id,
     actor: CurrentActor,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=20)] = profile.USUAL_ORDER_ITEMS,

@@ -5,38 +5,39 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kassa.core.schemas import Day, Id, Line, RequestModel, Tag, Text
 from kassa.members.analytics import SpendGrouping
 from kassa.members.models import ConsentKind, ConsentSource, Gender, RegistrationSource
 from kassa.orders.models import BillStatus, OrderType
 from kassa.returns.models import RefundState, ReturnStatus
 
 
-class MemberCreate(BaseModel):
-    phone: str = Field(min_length=1, max_length=40, description="Any format; read in the store's region")
-    name: str = Field(min_length=1, max_length=100)
-    email: str | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+class MemberCreate(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40, description="Any format; read in the store's region")
+    name: Line = Field(min_length=1, max_length=100)
+    email: Line | None = Field(default=None, max_length=254)
+    birthday: Day | None = None
     gender: Gender = Gender.UNSPECIFIED
-    address: str | None = Field(default=None, max_length=300)
-    notes: str = Field(default="", max_length=1000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    store_id: int | None = Field(default=None, description="Where the member signs up; default: your store")
+    address: Text | None = Field(default=None, max_length=300)
+    notes: Text = Field(default="", max_length=1000)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    store_id: Id | None = Field(default=None, description="Where the member signs up; default: your store")
     privacy_policy_accepted: bool = Field(description="The customer accepted the privacy policy")
-    privacy_policy_version: str = Field(min_length=1, max_length=40, description="The version they accepted")
+    privacy_policy_version: Line = Field(min_length=1, max_length=40, description="The version they accepted")
     marketing_sms_opt_in: bool = Field(default=False, description="They agreed to marketing SMS")
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(RequestModel):
     """Only the fields sent change; ``null`` clears email, birthday or address."""
 
-    phone: str | None = Field(default=None, min_length=1, max_length=40)
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    email: str | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+    phone: Line | None = Field(default=None, min_length=1, max_length=40)
+    name: Line | None = Field(default=None, min_length=1, max_length=100)
+    email: Line | None = Field(default=None, max_length=254)
+    birthday: Day | None = None
     gender: Gender | None = None
-    address: str | None = Field(default=None, max_length=300)
-    notes: str | None = Field(default=None, max_length=1000)
-    tags: list[str] | None = Field(default=None, max_length=20)
+    address: Text | None = Field(default=None, max_length=300)
+    notes: Text | None = Field(default=None, max_length=1000)
+    tags: list[Tag] | None = Field(default=None, max_length=20)
 
     @field_validator("phone", "name", "gender", "notes", "tags")
     @classmethod
@@ -73,8 +74,8 @@ class MemberOut(BaseModel):
     )
 
 
-class PhoneChangeCodeIn(BaseModel):
-    phone: str = Field(min_length=1, max_length=40, description="The new number, any format")
+class PhoneChangeCodeIn(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40, description="The new number, any format")
 
 
 class PhoneChangeCodeOut(BaseModel):
@@ -82,19 +83,19 @@ class PhoneChangeCodeOut(BaseModel):
     sent_to: str = Field(description="The member's current number, masked")
 
 
-class PhoneChangeIn(BaseModel):
-    phone: str = Field(min_length=1, max_length=40, description="The new number, any format")
-    code: str | None = Field(
+class PhoneChangeIn(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40, description="The new number, any format")
+    code: Line | None = Field(
         default=None,
         max_length=12,
         description="The code texted to the current number; not needed with member.phone_change",
     )
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(RequestModel):
     kind: ConsentKind
     is_granted: bool
-    policy_version: str | None = Field(
+    policy_version: Line | None = Field(
         default=None, max_length=40, description="Required when the privacy policy is accepted"
     )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from kassa.core.errors import KassaError, NotAuthenticated, NotFound, ValidationFailed
+from kassa.core.schemas import MAX_ID, Id, Line
 from kassa.notifications import service, templates
 from kassa.notifications.models import MessageStatus
 from kassa.notifications.providers.base import (
@@ -51,7 +52,9 @@ def _template_out(view: service.TemplateView) -> TemplateOut:
 
 @router.get("/notifications/templates", response_model=list[TemplateOut])
 async def list_templates(
-    actor: CurrentActor, session: Session, channel: Annotated[str, Query(pattern="^(sms|email)$")] = "sms"
+    actor: CurrentActor,
+    session: Session,
+    channel: Annotated[Line, Query(pattern="^(sms|email)$", max_length=5)] = "sms",
 ) -> list[TemplateOut]:
     return [_template_out(view) for view in await service.list_templates(session, actor, channel)]
 
@@ -92,13 +95,13 @@ async def preview(body: PreviewIn, actor: CurrentActor) -> PreviewOut:
 
 @router.get("/stores/{store_id}/messages", response_model=list[MessageOut], summary="The message log")
 async def message_log(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     status: MessageStatus | None = None,
-    to: str | None = None,
+    to: Annotated[Line | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[MessageOut]:
     logged = await service.message_log(
         session, actor, store_id, status=status, to=to, limit=limit, offset=offset
@@ -115,11 +118,11 @@ async def message_log(
     "/stores/{store_id}/messages", response_model=MessageOut, status_code=202, summary="Text a customer"
 )
 async def send_free_text(
-    store_id: int,
+    store_id: Id,
     body: FreeTextIn,
     actor: CurrentActor,
     session: Session,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> MessageOut:
     message = await service.send_free_text(session, actor, store_id, body.to, body.text, idempotency_key)
     return MessageOut.model_validate(message)
@@ -193,7 +196,10 @@ async def rotate_webhooks(actor: CurrentActor, session: Session, request: Reques
     summary="Replies from customers (provider webhook); answers in the provider's own format",
 )
 async def inbound_webhook(
-    provider: str, request: Request, session: Session, token: WebhookToken = None
+    provider: Annotated[Line, Path(max_length=40)],
+    request: Request,
+    session: Session,
+    token: WebhookToken = None,
 ) -> Response:
     organization_id = await service.organization_of_webhook_token(session, token)
     adapter = service.provider_named(provider)
@@ -211,7 +217,10 @@ async def inbound_webhook(
     summary="Delivery reports (provider webhook); answers in the provider's own format",
 )
 async def delivery_webhook(
-    provider: str, request: Request, session: Session, token: WebhookToken = None
+    provider: Annotated[Line, Path(max_length=40)],
+    request: Request,
+    session: Session,
+    token: WebhookToken = None,
 ) -> Response:
     organization_id = await service.organization_of_webhook_token(session, token)
     adapter = service.provider_named(provider)
@@ -232,7 +241,7 @@ async def delivery_webhook(
     summary="A customer's reply through the built-in log provider (demo)",
 )
 async def simulated_reply(
-    store_id: int, body: SimulatedReplyIn, actor: CurrentActor, session: Session
+    store_id: Id, body: SimulatedReplyIn, actor: CurrentActor, session: Session
 ) -> ReplyOut:
     actor.require_store(store_id)
     store = await session.get(Store, store_id)

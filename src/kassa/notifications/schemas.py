@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.core.schemas import Code, Line, RequestModel, Text
 from kassa.notifications.models import MessageStatus
 
 
@@ -31,13 +32,14 @@ class TemplateOut(BaseModel):
     characters: int
 
 
-class TemplateIn(BaseModel):
-    event: str = Field(min_length=1, max_length=40)
-    language: str = Field(min_length=2, max_length=16)
-    channel: str = Field(default="sms", pattern="^(sms|email)$")
-    body: str = Field(min_length=1, max_length=2000)
-    subject: str | None = Field(default=None, max_length=200)
-    provider_template_codes: dict[str, str] = Field(
+class TemplateIn(RequestModel):
+    event: Line = Field(min_length=1, max_length=40)
+    language: Line = Field(min_length=2, max_length=16)
+    channel: Line = Field(default="sms", pattern="^(sms|email)$", max_length=5)
+    body: Text = Field(min_length=1, max_length=2000)
+    subject: Line | None = Field(default=None, max_length=200)
+    provider_template_codes: dict[Code, Annotated[Line, Field(max_length=100)]] = Field(
+        max_length=20,
         default_factory=dict,
         description='Ids the template-based providers gave this text, e.g. {"aliyun": "SMS_1"}',
     )
@@ -49,10 +51,10 @@ class TemplateIn(BaseModel):
     )
 
 
-class PreviewIn(BaseModel):
-    event: str = Field(min_length=1, max_length=40)
-    body: str = Field(min_length=1, max_length=2000)
-    variables: dict[str, str] = Field(default_factory=dict)
+class PreviewIn(RequestModel):
+    event: Line = Field(min_length=1, max_length=40)
+    body: Text = Field(min_length=1, max_length=2000)
+    variables: dict[Code, Annotated[Text, Field(max_length=500)]] = Field(default_factory=dict, max_length=50)
     numbered_parameters: list[Annotated[str, Field(max_length=40)]] | None = Field(
         default=None, max_length=20
     )
@@ -122,13 +124,13 @@ class MessageOut(BaseModel):
     replies: list[ReplyOut] = Field(default_factory=list)
 
 
-class FreeTextIn(BaseModel):
-    to: str = Field(min_length=3, max_length=40)
-    text: str = Field(min_length=1, max_length=500)
+class FreeTextIn(RequestModel):
+    to: Line = Field(min_length=3, max_length=40)
+    text: Text = Field(min_length=1, max_length=500)
 
 
-class SimulatedReplyIn(BaseModel):
+class SimulatedReplyIn(RequestModel):
     """A reply as the built-in log provider receives it (for the demo and tests)."""
 
-    from_: str = Field(alias="from", min_length=3, max_length=40)
-    body: str = Field(min_length=1, max_length=1000)
+    from_: Line = Field(alias="from", min_length=3, max_length=40)
+    body: Text = Field(min_length=1, max_length=1000)

@@ -12,6 +12,7 @@ from kassa.core import idempotency
 from kassa.core.auth import Actor
 from kassa.core.database import commit, utc_now
 from kassa.core.money import Money
+from kassa.core.schemas import Id
 from kassa.orders import receipts, service
 from kassa.orders.models import Bill
 from kassa.orders.schemas import (
@@ -45,7 +46,9 @@ from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["bills"])
 
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER, description="Repeat-safe retries")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
+]
 
 
 async def bill_out(session: Session, bill: Bill, request: Request | None = None) -> BillOut:
@@ -114,17 +117,17 @@ async def open_bill(
 
 
 @router.get("/bills/{bill_id}", response_model=BillOut)
-async def get_bill(bill_id: int, actor: CurrentActor, session: Session, request: Request) -> BillOut:
+async def get_bill(bill_id: Id, actor: CurrentActor, session: Session, request: Request) -> BillOut:
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
 
 
 @router.get("/stores/{store_id}/bills/open", response_model=list[BillSummary], summary="The open-bills list")
-async def open_bills(store_id: int, actor: CurrentActor, session: Session) -> list[BillSummary]:
+async def open_bills(store_id: Id, actor: CurrentActor, session: Session) -> list[BillSummary]:
     return [_summary(bill) for bill in await service.open_bills(session, actor, store_id)]
 
 
 @router.get("/stores/{store_id}/order-queue", response_model=OrderQueueOut)
-async def order_queue(store_id: int, actor: CurrentActor, session: Session) -> OrderQueueOut:
+async def order_queue(store_id: Id, actor: CurrentActor, session: Session) -> OrderQueueOut:
     queue = await service.order_queue(session, actor, store_id)
     return OrderQueueOut(
         **{order_type.value: [_summary(bill) for bill in bills] for order_type, bills in queue.items()}
@@ -133,7 +136,7 @@ async def order_queue(store_id: int, actor: CurrentActor, session: Session) -> O
 
 @router.post("/bills/{bill_id}/lines", response_model=BillOut, status_code=status.HTTP_201_CREATED)
 async def add_line(
-    bill_id: int, body: LineAdd, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: LineAdd, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     open_price = None
     if body.open_price_amount is not None:
@@ -155,7 +158,7 @@ async def add_line(
 
 @router.patch("/bills/{bill_id}/lines/{line_id}", response_model=BillOut)
 async def change_quantity(
-    bill_id: int, line_id: int, body: LineQuantity, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, line_id: Id, body: LineQuantity, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     await service.change_line_quantity(session, actor, bill_id, body.version, line_id, body.quantity)
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
@@ -167,13 +170,13 @@ async def change_quantity(
     summary="Void a line, or part of its quantity (a reason once the kitchen has it)",
 )
 async def void_line(
-    bill_id: int, line_id: int, body: LineVoid, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, line_id: Id, body: LineVoid, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     await service.void_line(session, actor, bill_id, body.version, line_id, body.reason, body.quantity)
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
 
 
-async def _approver(session: Session, bill_id: int, actor: Actor, approval: Approval | None) -> Actor | None:
+async def _approver(session: Session, bill_id: Id, actor: Actor, approval: Approval | None) -> Actor | None:
     if approval is None:
         return None
     bill = await service.get_bill(session, actor, bill_id)
@@ -189,7 +192,7 @@ async def _approver(session: Session, bill_id: int, actor: Actor, approval: Appr
 
 @router.post("/bills/{bill_id}/lines/{line_id}/discount", response_model=BillOut)
 async def discount_line(
-    bill_id: int, line_id: int, body: DiscountIn, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, line_id: Id, body: DiscountIn, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     approver = await _approver(session, bill_id, actor, body.approval)
     discount = service.DiscountRequest(body.basis_points, body.fixed_amount, body.reason)
@@ -199,7 +202,7 @@ async def discount_line(
 
 @router.post("/bills/{bill_id}/member", response_model=BillOut, summary="Attach a member (or null to detach)")
 async def attach_member(
-    bill_id: int, body: MemberAttach, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: MemberAttach, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(
         session, await service.attach_member(session, actor, bill_id, body.version, body.member_id), request
@@ -208,7 +211,7 @@ async def attach_member(
 
 @router.post("/bills/{bill_id}/discount", response_model=BillOut)
 async def discount_bill(
-    bill_id: int, body: DiscountIn, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: DiscountIn, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     approver = await _approver(session, bill_id, actor, body.approval)
     discount = service.DiscountRequest(body.basis_points, body.fixed_amount, body.reason)
@@ -221,7 +224,7 @@ async def discount_bill(
 
 @router.post("/bills/{bill_id}/discount/remove", response_model=BillOut)
 async def remove_bill_discount(
-    bill_id: int, body: Versioned, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: Versioned, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(
         session, await service.remove_bill_discount(session, actor, bill_id, body.version), request
@@ -230,7 +233,7 @@ async def remove_bill_discount(
 
 @router.post("/bills/{bill_id}/lines/{line_id}/note", response_model=BillOut)
 async def change_line_note(
-    bill_id: int, line_id: int, body: LineNote, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, line_id: Id, body: LineNote, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     await service.change_line_note(session, actor, bill_id, body.version, line_id, body.note)
     return await bill_out(session, await service.get_bill(session, actor, bill_id), request)
@@ -240,7 +243,7 @@ async def change_line_note(
     "/bills/{bill_id}/kitchen", response_model=list[KitchenTicketOut], summary="Send new lines to the kitchen"
 )
 async def send_to_kitchen(
-    bill_id: int, body: Versioned, actor: CurrentActor, session: Session
+    bill_id: Id, body: Versioned, actor: CurrentActor, session: Session
 ) -> list[KitchenTicketOut]:
     tickets = await service.send_to_kitchen(session, actor, bill_id, body.version)
     return [KitchenTicketOut.model_validate(ticket) for ticket in tickets]
@@ -248,7 +251,7 @@ async def send_to_kitchen(
 
 @router.post("/bills/{bill_id}/urgent", response_model=BillOut)
 async def set_urgent(
-    bill_id: int, body: UrgentIn, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: UrgentIn, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(
         session, await service.set_urgent(session, actor, bill_id, body.version, body.is_urgent), request
@@ -257,21 +260,21 @@ async def set_urgent(
 
 @router.post("/bills/{bill_id}/park", response_model=BillOut)
 async def park(
-    bill_id: int, body: Versioned, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: Versioned, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(session, await service.park(session, actor, bill_id, body.version), request)
 
 
 @router.post("/bills/{bill_id}/resume", response_model=BillOut)
 async def resume(
-    bill_id: int, body: Versioned, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: Versioned, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(session, await service.resume(session, actor, bill_id, body.version), request)
 
 
 @router.post("/bills/{bill_id}/move", response_model=BillOut)
 async def move(
-    bill_id: int, body: TableMove, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: TableMove, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(
         session, await service.move_to_table(session, actor, bill_id, body.version, body.table_id), request
@@ -280,7 +283,7 @@ async def move(
 
 @router.post("/bills/{bill_id}/merge", response_model=BillOut, summary="Merge another bill into this one")
 async def merge(
-    bill_id: int, body: MergeIn, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: MergeIn, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     target = await service.merge(
         session, actor, bill_id, body.version, body.source_bill_id, body.source_version
@@ -290,7 +293,7 @@ async def merge(
 
 @router.post("/bills/{bill_id}/split", response_model=BillOut, status_code=status.HTTP_201_CREATED)
 async def split_by_lines(
-    bill_id: int, body: SplitByLines, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: SplitByLines, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     parts = [service.SplitPart(part.line_id, part.quantity) for part in body.lines]
     return await bill_out(
@@ -300,7 +303,7 @@ async def split_by_lines(
 
 @router.post("/bills/{bill_id}/split-evenly", response_model=BillOut)
 async def split_evenly(
-    bill_id: int, body: SplitEvenly, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: SplitEvenly, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(
         session, await service.split_evenly(session, actor, bill_id, body.version, body.parts), request
@@ -309,7 +312,7 @@ async def split_evenly(
 
 @router.post("/bills/{bill_id}/close", response_model=BillOut)
 async def close(
-    bill_id: int, body: Versioned, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, body: Versioned, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     return await bill_out(session, await service.close(session, actor, bill_id, body.version), request)
 
@@ -323,7 +326,7 @@ class PrintOut(BaseModel):
 
 
 @router.post("/bills/{bill_id}/receipt", response_model=PrintOut, summary="Print (or reprint) the receipt")
-async def print_receipt(bill_id: int, actor: CurrentActor, session: Session, copy: bool = False) -> PrintOut:
+async def print_receipt(bill_id: Id, actor: CurrentActor, session: Session, copy: bool = False) -> PrintOut:
     """The first print of a paid bill happens once however often it is asked for;
     ``copy=true`` prints a reprint marked COPY."""
     message = await receipts.print_receipt(session, actor, bill_id, is_copy=copy)
@@ -331,6 +334,6 @@ async def print_receipt(bill_id: int, actor: CurrentActor, session: Session, cop
 
 
 @router.get("/bills/{bill_id}/receipt.txt", response_class=PlainTextResponse, summary="The receipt as text")
-async def receipt_text(bill_id: int, actor: CurrentActor, session: Session) -> str:
+async def receipt_text(bill_id: Id, actor: CurrentActor, session: Session) -> str:
     bill = await service.get_bill(session, actor, bill_id)
     return render_text(await receipts.build_receipt(session, bill), PaperWidth.WIDTH_80_MM)

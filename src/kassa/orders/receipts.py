@@ -8,6 +8,8 @@ Printing goes through the outbox: a printer that is off delays the receipt, lose
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -283,7 +285,14 @@ async def print_kitchen_tickets(
     return messages
 
 
+RECEIPT_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+
 async def bill_by_receipt_token(session: AsyncSession, token: str) -> Bill:
+    # Tokens are URL-safe base64; anything else (a NUL, a megabyte) is no receipt and never
+    # reaches the database.
+    if not RECEIPT_TOKEN.fullmatch(token):
+        raise NotFound("no such receipt", field="token")
     bill = await session.scalar(select(Bill).where(Bill.receipt_token == token))
     if bill is None:
         raise NotFound("no such receipt", field="token")

@@ -5,43 +5,54 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.core.schemas import (
+    Amount,
+    BasisPoints,
+    Id,
+    Line,
+    PriceAmount,
+    Quantity,
+    RequestModel,
+    Text,
+    Version,
+)
 from kassa.orders.models import BillStatus, LineStatus, OrderType
 from kassa.payments.models import PaymentStatus, Tender
 
 
-class BillOpen(BaseModel):
+class BillOpen(RequestModel):
     order_type: OrderType
-    table_id: int | None = None
+    table_id: Id | None = None
     guest_count: int | None = Field(default=None, ge=1, le=100)
-    delivery_address: str | None = Field(default=None, max_length=300)
-    delivery_phone: str | None = Field(default=None, max_length=40)
-    note: str = Field(default="", max_length=500)
+    delivery_address: Text | None = Field(default=None, max_length=300)
+    delivery_phone: Line | None = Field(default=None, max_length=40)
+    note: Text = Field(default="", max_length=500)
 
 
-class Versioned(BaseModel):
-    version: int = Field(ge=1, description="The bill version you saw; a stale one is a 409")
+class Versioned(RequestModel):
+    version: Version = Field(ge=1, description="The bill version you saw; a stale one is a 409")
 
 
 class LineAdd(Versioned):
-    product_id: int
-    quantity: int = Field(default=1, ge=1, le=999)
-    modifier_option_ids: list[int] = Field(default_factory=list, max_length=50)
-    open_price_amount: int | None = Field(
-        default=None, ge=0, description="Open-price items: the typed amount"
+    product_id: Id
+    quantity: Quantity = 1
+    modifier_option_ids: list[Id] = Field(default_factory=list, max_length=50)
+    open_price_amount: PriceAmount | None = Field(
+        default=None, description="Open-price items: the typed amount"
     )
-    note: str = Field(default="", max_length=300)
+    note: Text = Field(default="", max_length=300)
 
 
 class LineQuantity(Versioned):
-    quantity: int = Field(ge=1, le=999)
+    quantity: Quantity
 
 
 class LineNote(Versioned):
-    note: str = Field(max_length=300)
+    note: Text = Field(max_length=300)
 
 
 class LineVoid(Versioned):
-    reason: str = Field(default="", max_length=200, description="Required once the kitchen has the line")
+    reason: Line = Field(default="", max_length=200, description="Required once the kitchen has the line")
     quantity: int | None = Field(
         default=None,
         ge=1,
@@ -50,20 +61,20 @@ class LineVoid(Versioned):
     )
 
 
-class Approval(BaseModel):
-    approver_staff_id: int
-    approver_pin: str = Field(pattern=r"^\d{4,6}$")
+class Approval(RequestModel):
+    approver_staff_id: Id
+    approver_pin: Line = Field(pattern=r"^\d{4,6}$", max_length=6)
 
 
 class DiscountIn(Versioned):
-    basis_points: int | None = Field(default=None, ge=0, le=10_000, description="1000 = 10 %")
-    fixed_amount: int | None = Field(default=None, ge=0)
-    reason: str = Field(min_length=1, max_length=200)
+    basis_points: BasisPoints | None = Field(default=None, description="1000 = 10 %")
+    fixed_amount: Amount | None = None
+    reason: Line = Field(min_length=1, max_length=200)
     approval: Approval | None = None
 
 
 class MemberAttach(Versioned):
-    member_id: int | None = Field(description="The member to attach; null takes the member off the bill")
+    member_id: Id | None = Field(description="The member to attach; null takes the member off the bill")
 
 
 class UrgentIn(Versioned):
@@ -71,17 +82,17 @@ class UrgentIn(Versioned):
 
 
 class TableMove(Versioned):
-    table_id: int
+    table_id: Id
 
 
 class MergeIn(Versioned):
-    source_bill_id: int
-    source_version: int = Field(ge=1)
+    source_bill_id: Id
+    source_version: Version = Field(ge=1)
 
 
-class SplitLine(BaseModel):
-    line_id: int
-    quantity: int = Field(ge=1)
+class SplitLine(RequestModel):
+    line_id: Id
+    quantity: Quantity
 
 
 class SplitByLines(Versioned):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -25,6 +25,8 @@ from kassa.core.database import current_database, utc_now
 from kassa.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from kassa.core.events import Event, publish_after_commit
 from kassa.core.money import Money
+from kassa.core.phones import normalize_phone
+from kassa.core.schemas import MAX_LINES_PER_BILL
 from kassa.core.scope import load_scoped, store_filter
 from kassa.floor.models import DiningTable
 from kassa.members.models import Member
@@ -46,6 +48,28 @@ from kassa.stores.service import store_topic
 
 MAX_LINE_QUANTITY = 999
 DEFAULT_KITCHEN_STATION = "kitchen"
+
+
+class DiscountAboveTotal(ValidationFailed):
+    """A fixed discount larger than what it discounts: refused, never capped silently."""
+
+    code = "discount_above_total"
+    title = "Discount larger than the amount"
+
+
+class BillFull(Conflict):
+    """Lines are bounded so that no bill total can leave the range of its columns."""
+
+    code = "bill_full"
+    title = "Bill has too many lines"
+
+
+async def _require_room_for(session: AsyncSession, bill: Bill, count: int) -> None:
+    held = await session.scalar(select(func.count()).select_from(BillLine).where(BillLine.bill_id == bill.id))
+    if (held or 0) + count > MAX_LINES_PER_BILL:
+        raise BillFull(
+            f"a bill holds at most {MAX_LINES_PER_BILL} lines; open another bill", field="product_id"
+        )
 
 
 class BillClosed(Conflict):
@@ -165,6 +189,12 @@ async def open_bill(
         await _check_table(session, store.id, table_id)
     elif table_id is not None:
         raise ValidationFailed("only dine-in bills have a table", field="table_id")
+    delivery_address = (delivery_address or "").strip() or None
+    if delivery_phone is not None and delivery_phone.strip():
+        # Stored in E.164 like every other phone number, so a typo ("12345") is refused here.
+        delivery_phone = normalize_phone(delivery_phone, store.phone_region, field="delivery_phone")
+    else:
+        delivery_phone = None
     if order_type == OrderType.DELIVERY and not (delivery_address and delivery_phone):
         raise ValidationFailed(
             "a delivery needs an address and a phone",
@@ -402,6 +432,7 @@ async def add_lines(
     bill = await lock_bill(session, actor, bill_id, version)
     store = await session.get(Store, bill.store_id)
     assert store is not None
+    await _require_room_for(session, bill, len(new_lines))
     lines: list[BillLine] = []
     for new_line in new_lines:
         item = await catalog.resolve_item(
@@ -732,6 +763,11 @@ async def discount_line(
     line = await _line_of(session, bill, line_id)
     store = await session.get(Store, bill.store_id)
     assert store is not None
+    gross = line.unit_price_amount * line.quantity
+    if discount.fixed_amount is not None and discount.fixed_amount > gross:
+        raise DiscountAboveTotal(
+            f"a discount of {discount.fixed_amount} is more than the line's {gross}", field="fixed_amount"
+        )
     await recalculate(session, bill)
     before = await staff_discounts(session, bill)
     discount_amount, total = line_total(line.unit_price_amount, line.quantity, discount)
@@ -770,11 +806,16 @@ async def discount_bill(
     """A discount on the whole bill; with the line discounts it counts against the staff
     member's limit (``_require_discount_rights``)."""
     actor.require(Permission.BILL_DISCOUNT)
-    request.validate()
+    discount = request.validate()
     bill = await lock_bill(session, actor, bill_id, version)
     store = await session.get(Store, bill.store_id)
     assert store is not None
     await recalculate(session, bill)
+    if discount.fixed_amount is not None and discount.fixed_amount > bill.subtotal_amount:
+        raise DiscountAboveTotal(
+            f"a discount of {discount.fixed_amount} is more than the bill's {bill.subtotal_amount}",
+            field="fixed_amount",
+        )
     before = await staff_discounts(session, bill)
     bill.discount_basis_points, bill.discount_fixed_amount = request.basis_points, request.fixed_amount
     bill.discount_reason = request.reason.strip()

@@ -11,6 +11,7 @@ from kassa.core import idempotency
 from kassa.core.database import commit
 from kassa.core.errors import ValidationFailed
 from kassa.core.idempotency import HEADER
+from kassa.core.schemas import Id
 from kassa.orders import service as orders
 from kassa.orders.api import bill_out
 from kassa.orders.schemas import BillOut, PaymentOut
@@ -34,7 +35,7 @@ RequiredKey = Annotated[
 
 @router.post("/bills/{bill_id}/payments", response_model=BillOut, status_code=status.HTTP_201_CREATED)
 async def take_payment(
-    bill_id: int,
+    bill_id: Id,
     body: PaymentIn,
     idempotency_key: RequiredKey,
     actor: CurrentActor,
@@ -109,13 +110,13 @@ async def take_payment(
 
 
 @router.post("/payments/{payment_id}/refresh", response_model=PaymentOut, summary="Ask the provider again")
-async def refresh(payment_id: int, actor: CurrentActor, request: Request) -> PaymentOut:
+async def refresh(payment_id: Id, actor: CurrentActor, request: Request) -> PaymentOut:
     return PaymentOut.model_validate(await service.refresh_payment(database_of(request), actor, payment_id))
 
 
 @router.post("/bills/{bill_id}/payments/{payment_id}/void", response_model=BillOut)
 async def void(
-    bill_id: int, payment_id: int, body: PaymentVoid, actor: CurrentActor, session: Session, request: Request
+    bill_id: Id, payment_id: Id, body: PaymentVoid, actor: CurrentActor, session: Session, request: Request
 ) -> BillOut:
     await service.void_payment(session, actor, bill_id, body.version, payment_id, body.reason)
     return await bill_out(session, await orders.get_bill(session, actor, bill_id), request)
@@ -128,7 +129,7 @@ async def void(
     response_class=Response,
     responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
 )
-async def notification(tender: Tender, store_id: int, request: Request) -> Response:
+async def notification(tender: Tender, store_id: Id, request: Request) -> Response:
     """WeChat Pay and Alipay call this (the address shown in the store's provider settings)
     when a payment settles. The store's provider verifies the signature first; a forged
     notification or one that names no payment of this store for its amount is answered 400
@@ -160,7 +161,7 @@ def _provider_out(view: provider_settings.ProviderSettingsView) -> PaymentProvid
     response_model=list[PaymentProviderOut],
     summary="Who takes WeChat Pay and Alipay in a store (owner)",
 )
-async def payment_providers(store_id: int, actor: CurrentActor, session: Session) -> list[PaymentProviderOut]:
+async def payment_providers(store_id: Id, actor: CurrentActor, session: Session) -> list[PaymentProviderOut]:
     views = await provider_settings.provider_settings_of(session, actor, store_id)
     return [_provider_out(view) for view in views]
 
@@ -171,7 +172,7 @@ async def payment_providers(store_id: int, actor: CurrentActor, session: Session
     summary="Choose the simulator or the real provider for a wallet tender (owner)",
 )
 async def set_payment_provider(
-    store_id: int, tender: Tender, body: PaymentProviderSettingsIn, actor: CurrentActor, session: Session
+    store_id: Id, tender: Tender, body: PaymentProviderSettingsIn, actor: CurrentActor, session: Session
 ) -> PaymentProviderOut:
     """Secrets (private keys, the APIv3 key) are write-only: leave one out to keep the stored
     one. The settings are checked by building the provider before they are saved."""
@@ -197,7 +198,7 @@ async def set_payment_provider(
     summary="Stop taking a wallet tender in a store (owner)",
 )
 async def remove_payment_provider(
-    store_id: int, tender: Tender, actor: CurrentActor, session: Session
+    store_id: Id, tender: Tender, actor: CurrentActor, session: Session
 ) -> None:
     await provider_settings.remove_provider_settings(session, actor, store_id, tender)
 

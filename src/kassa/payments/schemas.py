@@ -5,18 +5,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from kassa.core.schemas import Id, Line, PositiveAmount, Quantity, RequestModel, Text, Version
 from kassa.orders.models import OrderType
 from kassa.payments.models import ProviderKind, Tender
 
 
-class PaymentIn(BaseModel):
-    version: int = Field(ge=1, description="The bill version you saw")
+class PaymentIn(RequestModel):
+    version: Version = Field(ge=1, description="The bill version you saw")
     tender: Tender
-    amount: int | None = Field(default=None, gt=0, description="Default: all that is due (or the share)")
-    split_share_index: int | None = Field(default=None, ge=0)
-    tendered_amount: int | None = Field(default=None, gt=0, description="Cash handed over")
-    approval_code: str | None = Field(default=None, max_length=40, description="Card terminal approval code")
-    payment_code: str | None = Field(
+    amount: PositiveAmount | None = Field(default=None, description="Default: all that is due (or the share)")
+    split_share_index: int | None = Field(default=None, ge=0, le=49)
+    tendered_amount: PositiveAmount | None = Field(default=None, description="Cash handed over")
+    approval_code: Line | None = Field(default=None, max_length=40, description="Card terminal approval code")
+    payment_code: Line | None = Field(
         default=None,
         max_length=32,
         description="WeChat Pay / Alipay: the customer's code; omit for a QR code",
@@ -24,26 +25,26 @@ class PaymentIn(BaseModel):
     close_when_paid: bool = True
 
 
-class PaymentVoid(BaseModel):
-    version: int = Field(ge=1)
-    reason: str = Field(min_length=1, max_length=200)
+class PaymentVoid(RequestModel):
+    version: Version = Field(ge=1)
+    reason: Line = Field(min_length=1, max_length=200)
 
 
-class SaleLineIn(BaseModel):
-    product_id: int
-    quantity: int = Field(default=1, ge=1, le=999)
-    modifier_option_ids: list[int] = Field(default_factory=list, max_length=50)
-    note: str = Field(default="", max_length=300)
+class SaleLineIn(RequestModel):
+    product_id: Id
+    quantity: Quantity = 1
+    modifier_option_ids: list[Id] = Field(default_factory=list, max_length=50)
+    note: Text = Field(default="", max_length=300)
 
 
-class SaleTenderIn(BaseModel):
+class SaleTenderIn(RequestModel):
     tender: Tender
-    amount: int | None = Field(default=None, gt=0)
-    tendered_amount: int | None = Field(default=None, gt=0)
-    approval_code: str | None = Field(default=None, max_length=40)
+    amount: PositiveAmount | None = None
+    tendered_amount: PositiveAmount | None = None
+    approval_code: Line | None = Field(default=None, max_length=40)
 
 
-class SaleIn(BaseModel):
+class SaleIn(RequestModel):
     """A whole counter sale: lines and the tenders that pay it (the last takes what is due)."""
 
     order_type: OrderType = OrderType.TAKEAWAY
@@ -56,7 +57,7 @@ class SaleIn(BaseModel):
 _KEY_TEXT = 20_000
 
 
-class SimulatorSettingsIn(BaseModel):
+class SimulatorSettingsIn(RequestModel):
     """The built-in simulator takes the tender (demo and training; no money moves)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,21 +65,21 @@ class SimulatorSettingsIn(BaseModel):
     provider: Literal["simulator"]
 
 
-class WeChatPaySettingsIn(BaseModel):
+class WeChatPaySettingsIn(RequestModel):
     """WeChat Pay API v3 for a directly connected merchant. Give the WeChat Pay public key
     and its id, or the platform certificates. A secret left out keeps its stored value."""
 
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["wechat_pay"]
-    merchant_id: str = Field(min_length=1, max_length=32, description="商户号 (mchid)")
-    app_id: str = Field(min_length=1, max_length=32, description="The AppID bound to the merchant")
-    merchant_certificate_serial: str = Field(
+    merchant_id: Line = Field(min_length=1, max_length=32, description="商户号 (mchid)")
+    app_id: Line = Field(min_length=1, max_length=32, description="The AppID bound to the merchant")
+    merchant_certificate_serial: Line = Field(
         min_length=1, max_length=64, description="Serial number of the merchant API certificate"
     )
-    platform_public_key_id: str | None = Field(default=None, max_length=100, description="PUB_KEY_ID_…")
-    platform_public_key: str | None = Field(default=None, max_length=_KEY_TEXT, description="PEM")
-    platform_certificates: str | None = Field(
+    platform_public_key_id: Line | None = Field(default=None, max_length=100, description="PUB_KEY_ID_…")
+    platform_public_key: Text | None = Field(default=None, max_length=_KEY_TEXT, description="PEM")
+    platform_certificates: Text | None = Field(
         default=None, max_length=_KEY_TEXT, description="PEM, one or more platform certificates"
     )
     merchant_private_key: SecretStr | None = Field(
@@ -87,15 +88,15 @@ class WeChatPaySettingsIn(BaseModel):
     api_v3_key: SecretStr | None = Field(default=None, max_length=64, description="32 characters; write-only")
 
 
-class AlipaySettingsIn(BaseModel):
+class AlipaySettingsIn(RequestModel):
     """Alipay face-to-face payment with RSA2 keys (public-key mode). A secret left out keeps
     its stored value."""
 
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["alipay"]
-    app_id: str = Field(min_length=1, max_length=32, description="APPID")
-    alipay_public_key: str = Field(
+    app_id: Line = Field(min_length=1, max_length=32, description="APPID")
+    alipay_public_key: Text = Field(
         min_length=1, max_length=_KEY_TEXT, description="支付宝公钥, base64 or PEM"
     )
     is_sandbox: bool = Field(default=False, description="Alipay's sandbox instead of production")

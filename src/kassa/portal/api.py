@@ -7,13 +7,13 @@ to the ``/portal/me`` routes. Staff tokens are not portal tokens, and the revers
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from kassa.core.database import commit
+from kassa.core.schemas import MAX_ID, Day, Id
 from kassa.members import service as members
 from kassa.members.models import ConsentKind, Member
 from kassa.portal import account, loyalty_view, service
@@ -77,7 +77,7 @@ async def _login_out(session: Session, result: service.PortalLogin) -> LoginOut:
 
 
 @router.get("/portal/stores/{store_id}", response_model=PortalStoreOut, summary="The store's portal")
-async def portal_store(store_id: int, session: Session) -> PortalStoreOut:
+async def portal_store(store_id: Id, session: Session) -> PortalStoreOut:
     store = await service.portal_store(session, store_id)
     return PortalStoreOut(
         store_id=store.id,
@@ -94,7 +94,7 @@ async def portal_store(store_id: int, session: Session) -> PortalStoreOut:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Text a login code",
 )
-async def request_code(store_id: int, body: CodeRequest, session: Session) -> CodeRequested:
+async def request_code(store_id: Id, body: CodeRequest, session: Session) -> CodeRequested:
     """A 6-digit code for any number (a newcomer signs up after it); 429 naming `phone`
     when the number had too many codes this hour."""
     otp = await service.request_login_code(session, store_id, body.phone)
@@ -102,7 +102,7 @@ async def request_code(store_id: int, body: CodeRequest, session: Session) -> Co
 
 
 @router.post("/portal/stores/{store_id}/verify-code", response_model=LoginOut, summary="Log in with the code")
-async def verify_code(store_id: int, body: CodeVerify, session: Session) -> LoginOut:
+async def verify_code(store_id: Id, body: CodeVerify, session: Session) -> LoginOut:
     """A member gets a session token. A number with no member gets `registration_required`
     and a `registration_ticket` for `/register`. A wrong or expired code: 401 naming `code`."""
     return await _login_out(
@@ -116,7 +116,7 @@ async def verify_code(store_id: int, body: CodeVerify, session: Session) -> Logi
     status_code=status.HTTP_201_CREATED,
     summary="Sign up (after verify-code)",
 )
-async def register(store_id: int, body: RegistrationIn, session: Session) -> LoginOut:
+async def register(store_id: Id, body: RegistrationIn, session: Session) -> LoginOut:
     result = await service.register(
         session,
         store_id,
@@ -134,7 +134,7 @@ async def register(store_id: int, body: RegistrationIn, session: Session) -> Log
 
 
 @router.post("/portal/stores/{store_id}/login", response_model=LoginOut, summary="Log in with a password")
-async def login_with_password(store_id: int, body: PasswordLogin, session: Session) -> LoginOut:
+async def login_with_password(store_id: Id, body: PasswordLogin, session: Session) -> LoginOut:
     """401 naming `password` for a wrong number or password; 423 once locked."""
     return await _login_out(
         session, await service.login_with_password(session, store_id, body.phone, body.password)
@@ -189,7 +189,7 @@ async def orders(
     identity: CurrentMember,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=account.MAX_ORDER_PAGE_SIZE)] = account.ORDER_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[OrderOut]:
     return [
         OrderOut(
@@ -306,9 +306,11 @@ def reservation_out(item: portal_reservations.MemberReservation) -> PortalReserv
 async def reservation_slots(
     identity: CurrentMember,
     session: Session,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
     party_size: Annotated[int, Query(ge=1, le=100)],
-    store_id: Annotated[int | None, Query(description="Default: the store the member logged in at")] = None,
+    store_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Default: the store the member logged in at")
+    ] = None,
 ) -> PortalSlotsOut:
     """The start times of `day` at which the party can book, from now on."""
     free = await portal_reservations.free_slots(session, identity, day, party_size, store_id)
@@ -358,7 +360,7 @@ async def book_reservation(
     summary="Cancel my reservation",
 )
 async def cancel_reservation(
-    reservation_id: int, identity: CurrentMember, session: Session
+    reservation_id: Id, identity: CurrentMember, session: Session
 ) -> PortalReservationOut:
     """404 for a reservation that is not the member's; 409 naming `status` once it is seated,
     done or cancelled."""
@@ -371,11 +373,11 @@ async def cancel_reservation(
     summary="Members' feedback (back office)",
 )
 async def list_feedback(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[StaffFeedbackOut]:
     return [
         StaffFeedbackOut.model_validate(item)

@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kassa.core.schemas import Day, Id, Line, LocalMoment, RequestModel, Text
 from kassa.members.models import ConsentKind, ConsentSource
 from kassa.orders.models import BillStatus
 from kassa.reservations.models import ReservationStatus
@@ -17,8 +18,8 @@ class PortalStoreOut(BaseModel):
     privacy_policy_version: str = Field(description="The version a newcomer accepts")
 
 
-class CodeRequest(BaseModel):
-    phone: str = Field(min_length=1, max_length=40, description="Any format; read in the store's region")
+class CodeRequest(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40, description="Any format; read in the store's region")
 
 
 class CodeRequested(BaseModel):
@@ -26,23 +27,23 @@ class CodeRequested(BaseModel):
     expires_at: datetime
 
 
-class CodeVerify(BaseModel):
-    phone: str = Field(min_length=1, max_length=40)
-    code: str = Field(min_length=1, max_length=12, description="The 6 digits texted")
+class CodeVerify(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40)
+    code: Line = Field(min_length=1, max_length=12, description="The 6 digits texted")
 
 
-class PasswordLogin(BaseModel):
-    phone: str = Field(min_length=1, max_length=40)
-    password: str = Field(min_length=1, max_length=128)
+class PasswordLogin(RequestModel):
+    phone: Line = Field(min_length=1, max_length=40)
+    password: Line = Field(min_length=1, max_length=128)
 
 
-class RegistrationIn(BaseModel):
-    registration_ticket: str = Field(min_length=1, max_length=200, description="From verify-code")
-    name: str = Field(min_length=1, max_length=100)
-    email: str | None = Field(default=None, max_length=254)
-    birthday: date | None = None
+class RegistrationIn(RequestModel):
+    registration_ticket: Line = Field(min_length=1, max_length=200, description="From verify-code")
+    name: Line = Field(min_length=1, max_length=100)
+    email: Line | None = Field(default=None, max_length=254)
+    birthday: Day | None = None
     privacy_policy_accepted: bool
-    privacy_policy_version: str = Field(min_length=1, max_length=40)
+    privacy_policy_version: Line = Field(min_length=1, max_length=40)
     marketing_sms_opt_in: bool = False
 
 
@@ -90,13 +91,13 @@ class MeOut(BaseModel):
     loyalty: LoyaltyOut | None = Field(default=None, description="null until loyalty is available")
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(RequestModel):
     """Only the fields sent change; ``null`` clears email, birthday or address."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    email: str | None = Field(default=None, max_length=254)
-    birthday: date | None = None
-    address: str | None = Field(default=None, max_length=300)
+    name: Line | None = Field(default=None, min_length=1, max_length=100)
+    email: Line | None = Field(default=None, max_length=254)
+    birthday: Day | None = None
+    address: Text | None = Field(default=None, max_length=300)
 
     @field_validator("name")
     @classmethod
@@ -106,10 +107,10 @@ class ProfileUpdate(BaseModel):
         return value
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(RequestModel):
     kind: ConsentKind
     is_granted: bool
-    policy_version: str | None = Field(default=None, max_length=40)
+    policy_version: Line | None = Field(default=None, max_length=40)
 
 
 class ConsentOut(BaseModel):
@@ -128,8 +129,8 @@ class ConsentsOut(BaseModel):
     history: list[ConsentOut]
 
 
-class PasswordIn(BaseModel):
-    password: str = Field(min_length=1, max_length=128)
+class PasswordIn(RequestModel):
+    password: Line = Field(min_length=1, max_length=128)
 
 
 class OrderLineOut(BaseModel):
@@ -165,10 +166,10 @@ class OrderOut(BaseModel):
     returns: list[ReturnOut]
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(RequestModel):
     rating: int = Field(ge=1, le=5)
-    text: str = Field(default="", max_length=1000)
-    bill_id: int | None = Field(default=None, description="One of your orders, if it is about one")
+    text: Text = Field(default="", max_length=1000)
+    bill_id: Id | None = Field(default=None, description="One of your orders, if it is about one")
 
 
 class FeedbackOut(BaseModel):
@@ -204,11 +205,13 @@ class PortalSlotsOut(BaseModel):
     slots: list[datetime] = Field(description="Free start times, in the store's time zone")
 
 
-class PortalReservationIn(BaseModel):
-    starts_at: datetime = Field(description="One of the free slots; without an offset: the store's time zone")
+class PortalReservationIn(RequestModel):
+    starts_at: LocalMoment = Field(
+        description="One of the free slots; without an offset: the store's time zone"
+    )
     party_size: int = Field(ge=1, le=100)
-    notes: str = Field(default="", max_length=500)
-    store_id: int | None = Field(default=None, description="Default: the store the member logged in at")
+    notes: Text = Field(default="", max_length=500)
+    store_id: Id | None = Field(default=None, description="Default: the store the member logged in at")
 
 
 class PortalReservationOut(BaseModel):

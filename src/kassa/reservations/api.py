@@ -5,13 +5,13 @@ slots a member portal or a website offers (no login)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kassa.core import idempotency
+from kassa.core.schemas import MAX_ID, Day, Id, Line, LocalMoment
 from kassa.reservations import service
 from kassa.reservations.models import Reservation
 from kassa.reservations.schemas import (
@@ -31,7 +31,9 @@ from kassa.web.dependencies import CurrentActor, Session, database_of
 
 router = APIRouter(tags=["reservations"])
 
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER, description="Repeat-safe retries")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
+]
 
 
 async def read_only_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -49,7 +51,7 @@ async def reservation_out(
     return _out(view, await _history(session, reservation.id) if with_history else None)
 
 
-async def _history(session: AsyncSession, reservation_id: int) -> list[StatusChangeOut]:
+async def _history(session: AsyncSession, reservation_id: Id) -> list[StatusChangeOut]:
     return [
         StatusChangeOut.model_validate(row) for row in await service.status_changes(session, reservation_id)
     ]
@@ -92,9 +94,9 @@ async def _list_out(session: AsyncSession, reservations: list[Reservation]) -> l
     summary="Free start times for a party (public: no login)",
 )
 async def availability(
-    store_id: int,
+    store_id: Id,
     session: ReadSession,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
     party_size: Annotated[int, Query(ge=1, le=100)],
 ) -> FreeSlotsOut:
     """The times of ``day`` at which a party of ``party_size`` can book for the store's
@@ -116,14 +118,16 @@ async def availability(
     summary="Tables free for a party at a time",
 )
 async def table_options(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    starts_at: Annotated[datetime, Query(description="ISO 8601; without an offset: the store's time zone")],
+    starts_at: Annotated[
+        LocalMoment, Query(description="ISO 8601; without an offset: the store's time zone")
+    ],
     party_size: Annotated[int, Query(ge=1, le=100)],
     duration_minutes: Annotated[int | None, Query(ge=15, le=720)] = None,
     except_reservation_id: Annotated[
-        int | None, Query(description="When moving a reservation: ignore its own tables")
+        int | None, Query(ge=1, le=MAX_ID, description="When moving a reservation: ignore its own tables")
     ] = None,
 ) -> list[TableOptionOut]:
     """Single tables and joined tables of one area, free for the whole time, best fit first."""
@@ -152,7 +156,7 @@ async def table_options(
     "/stores/{store_id}/reservations", response_model=ReservationOut, status_code=201, summary="Book a table"
 )
 async def book(
-    store_id: int,
+    store_id: Id,
     body: ReservationIn,
     actor: CurrentActor,
     session: Session,
@@ -193,10 +197,10 @@ async def book(
     summary="The reservations of a day",
 )
 async def list_day(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    day: Annotated[date, Query(description="The store's local date")],
+    day: Annotated[Day, Query(description="The store's local date")],
 ) -> list[ReservationOut]:
     return await _list_out(session, await service.list_day(session, actor, store_id, day))
 
@@ -207,10 +211,10 @@ async def list_day(
     summary="Find reservations by name or phone",
 )
 async def search(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="Name, phone, or its last 4 digits")],
+    q: Annotated[Line, Query(min_length=1, max_length=100, description="Name, phone, or its last 4 digits")],
 ) -> list[ReservationOut]:
     return await _list_out(session, await service.search(session, actor, store_id, q))
 
@@ -218,14 +222,14 @@ async def search(
 @router.get(
     "/reservations/{reservation_id}", response_model=ReservationOut, summary="A reservation and its history"
 )
-async def get_reservation(reservation_id: int, actor: CurrentActor, session: Session) -> ReservationOut:
+async def get_reservation(reservation_id: Id, actor: CurrentActor, session: Session) -> ReservationOut:
     reservation = await service.get_reservation(session, actor, reservation_id)
     return await reservation_out(session, reservation, with_history=True)
 
 
 @router.patch("/reservations/{reservation_id}", response_model=ReservationOut, summary="Change a reservation")
 async def edit(
-    reservation_id: int, body: ReservationChangeIn, actor: CurrentActor, session: Session
+    reservation_id: Id, body: ReservationChangeIn, actor: CurrentActor, session: Session
 ) -> ReservationOut:
     """A new time or tables that clash with another booking answer 409 naming ``table_ids``."""
     reservation = await service.edit(
@@ -248,15 +252,13 @@ async def edit(
 
 
 @router.post("/reservations/{reservation_id}/confirm", response_model=ReservationOut)
-async def confirm(reservation_id: int, actor: CurrentActor, session: Session) -> ReservationOut:
+async def confirm(reservation_id: Id, actor: CurrentActor, session: Session) -> ReservationOut:
     reservation = await service.confirm(session, actor, reservation_id)
     return await reservation_out(session, reservation, with_history=True)
 
 
 @router.post("/reservations/{reservation_id}/cancel", response_model=ReservationOut)
-async def cancel(
-    reservation_id: int, body: CancelIn, actor: CurrentActor, session: Session
-) -> ReservationOut:
+async def cancel(reservation_id: Id, body: CancelIn, actor: CurrentActor, session: Session) -> ReservationOut:
     reservation = await service.cancel(session, actor, reservation_id, body.reason)
     return await reservation_out(session, reservation, with_history=True)
 
@@ -266,7 +268,7 @@ async def cancel(
     response_model=SeatedOut,
     summary="Seat the guests: opens a bill on the first table with the member",
 )
-async def seat(reservation_id: int, actor: CurrentActor, session: Session) -> SeatedOut:
+async def seat(reservation_id: Id, actor: CurrentActor, session: Session) -> SeatedOut:
     reservation, bill = await service.seat(session, actor, reservation_id)
     assert bill.table_id is not None
     return SeatedOut(
@@ -277,7 +279,7 @@ async def seat(reservation_id: int, actor: CurrentActor, session: Session) -> Se
 
 
 @router.post("/reservations/{reservation_id}/no-show", response_model=ReservationOut)
-async def no_show(reservation_id: int, actor: CurrentActor, session: Session) -> ReservationOut:
+async def no_show(reservation_id: Id, actor: CurrentActor, session: Session) -> ReservationOut:
     reservation = await service.mark_no_show(session, actor, reservation_id)
     return await reservation_out(session, reservation, with_history=True)
 
@@ -285,19 +287,19 @@ async def no_show(reservation_id: int, actor: CurrentActor, session: Session) ->
 @router.post(
     "/reservations/{reservation_id}/complete", response_model=ReservationOut, summary="The guests left"
 )
-async def complete(reservation_id: int, actor: CurrentActor, session: Session) -> ReservationOut:
+async def complete(reservation_id: Id, actor: CurrentActor, session: Session) -> ReservationOut:
     reservation = await service.complete(session, actor, reservation_id)
     return await reservation_out(session, reservation, with_history=True)
 
 
 @router.get("/stores/{store_id}/reservation-settings", response_model=ReservationSettingsOut)
-async def get_settings(store_id: int, actor: CurrentActor, session: Session) -> ReservationSettingsOut:
+async def get_settings(store_id: Id, actor: CurrentActor, session: Session) -> ReservationSettingsOut:
     return ReservationSettingsOut.model_validate(await reservation_settings(session, actor, store_id))
 
 
 @router.patch("/stores/{store_id}/reservation-settings", response_model=ReservationSettingsOut)
 async def change_settings(
-    store_id: int, body: ReservationSettingsIn, actor: CurrentActor, session: Session
+    store_id: Id, body: ReservationSettingsIn, actor: CurrentActor, session: Session
 ) -> ReservationSettingsOut:
     row = await update_settings(session, actor, store_id, SettingsChange(**body.model_dump()))
     return ReservationSettingsOut.model_validate(row)

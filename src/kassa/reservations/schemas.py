@@ -6,42 +6,54 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.core.schemas import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    Amount,
+    Id,
+    Line,
+    LocalMoment,
+    RequestModel,
+    Text,
+)
 from kassa.reservations.models import ReservationSource, ReservationStatus
 
 START_DESCRIPTION = "ISO 8601; a time without an offset is read in the store's time zone"
 
 
-class ReservationIn(BaseModel):
+class ReservationIn(RequestModel):
     """A member (``member_id``), or a name and a phone; no ``table_ids`` picks the best fit."""
 
     party_size: int = Field(ge=1, le=100)
-    starts_at: datetime = Field(description=START_DESCRIPTION)
+    starts_at: LocalMoment = Field(description=START_DESCRIPTION)
     duration_minutes: int | None = Field(default=None, ge=15, le=720, description="Default: the store's")
-    member_id: int | None = None
-    customer_name: str = Field(default="", max_length=100, description="Default: the member's name")
-    customer_phone: str | None = Field(default=None, max_length=40, description="Default: the member's phone")
-    table_ids: list[int] = Field(default_factory=list, max_length=3)
-    notes: str = Field(default="", max_length=500)
-    deposit_amount: int = Field(default=0, ge=0, description="Minor units (fen), recorded only")
+    member_id: Id | None = None
+    customer_name: Line = Field(default="", max_length=100, description="Default: the member's name")
+    customer_phone: Line | None = Field(
+        default=None, max_length=40, description="Default: the member's phone"
+    )
+    table_ids: list[Id] = Field(default_factory=list, max_length=3)
+    notes: Text = Field(default="", max_length=500)
+    deposit_amount: Amount = Field(default=0, description="Minor units (fen), recorded only")
     is_sms_wanted: bool = Field(default=True, description="False: no confirmation or reminder SMS")
 
 
-class ReservationChangeIn(BaseModel):
+class ReservationChangeIn(RequestModel):
     """Only the fields sent change."""
 
-    starts_at: datetime | None = Field(default=None, description=START_DESCRIPTION)
+    starts_at: LocalMoment | None = Field(default=None, description=START_DESCRIPTION)
     duration_minutes: int | None = Field(default=None, ge=15, le=720)
     party_size: int | None = Field(default=None, ge=1, le=100)
-    table_ids: list[int] | None = Field(default=None, max_length=3)
-    notes: str | None = Field(default=None, max_length=500)
-    deposit_amount: int | None = Field(default=None, ge=0)
-    customer_name: str | None = Field(default=None, max_length=100)
-    customer_phone: str | None = Field(default=None, max_length=40, description='"" removes the phone')
+    table_ids: list[Id] | None = Field(default=None, max_length=3)
+    notes: Text | None = Field(default=None, max_length=500)
+    deposit_amount: Amount | None = None
+    customer_name: Line | None = Field(default=None, max_length=100)
+    customer_phone: Line | None = Field(default=None, max_length=40, description='"" removes the phone')
     is_sms_wanted: bool | None = None
 
 
-class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=300)
+class CancelIn(RequestModel):
+    reason: Line = Field(default="", max_length=300)
 
 
 class StatusChangeOut(BaseModel):
@@ -101,14 +113,18 @@ class FreeSlotsOut(BaseModel):
     slots: list[datetime] = Field(description="Start times in the store's time zone")
 
 
-class ReservationSettingsIn(BaseModel):
-    default_duration_minutes: int | None = None
-    hold_before_minutes: int | None = None
-    reminder_lead_minutes: int | None = None
-    no_show_after_minutes: int | None = None
-    slot_minutes: int | None = None
-    opens_at_minute: int | None = Field(default=None, description="Minutes after local midnight")
-    last_start_minute: int | None = Field(default=None, description="Minutes after local midnight")
+class ReservationSettingsIn(RequestModel):
+    default_duration_minutes: int | None = Field(default=None, ge=15, le=720)
+    hold_before_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY)
+    reminder_lead_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_WEEK)
+    no_show_after_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY)
+    slot_minutes: int | None = Field(default=None, ge=5, le=MINUTES_PER_DAY)
+    opens_at_minute: int | None = Field(
+        default=None, ge=0, le=MINUTES_PER_DAY - 1, description="Minutes after local midnight"
+    )
+    last_start_minute: int | None = Field(
+        default=None, ge=0, le=MINUTES_PER_DAY - 1, description="Minutes after local midnight"
+    )
     is_confirmation_sms_on: bool | None = None
     is_reminder_sms_on: bool | None = None
     is_auto_no_show_on: bool | None = None

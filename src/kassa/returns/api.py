@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from kassa.core import idempotency
 from kassa.core.auth import Actor
 from kassa.core.database import commit
+from kassa.core.schemas import MAX_ID, Id, Line, Moment
 from kassa.payments import refunds as payment_refunds
 from kassa.printing.escpos_render import render_text
 from kassa.printing.layout import PaperWidth
@@ -34,7 +35,9 @@ from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["returns"])
 
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER, description="Repeat-safe retries")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
+]
 
 
 async def return_out(session: Session, request: ReturnRequest) -> ReturnOut:
@@ -58,7 +61,7 @@ async def return_out(session: Session, request: ReturnRequest) -> ReturnOut:
     "/bills/{bill_id}/returns", response_model=ReturnOut, status_code=201, summary="Ask for a return"
 )
 async def request_return(
-    bill_id: int,
+    bill_id: Id,
     body: ReturnRequestIn,
     actor: CurrentActor,
     session: Session,
@@ -86,12 +89,12 @@ async def request_return(
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut)
-async def get_return(return_id: int, actor: CurrentActor, session: Session) -> ReturnOut:
+async def get_return(return_id: Id, actor: CurrentActor, session: Session) -> ReturnOut:
     return await return_out(session, await service.get_return(session, actor, return_id))
 
 
 async def _manager(
-    session: Session, actor: Actor, return_id: int, body: ApproveIn
+    session: Session, actor: Actor, return_id: Id, body: ApproveIn
 ) -> tuple[Actor | None, str | None]:
     """The manager who authorised a large return on the spot, checked by PIN or SMS code.
     A wrong PIN or code still counts against them, so that is committed before refusing."""
@@ -108,7 +111,7 @@ async def _manager(
 
 
 @router.post("/returns/{return_id}/approve", response_model=ReturnOut)
-async def approve(return_id: int, body: ApproveIn, actor: CurrentActor, session: Session) -> ReturnOut:
+async def approve(return_id: Id, body: ApproveIn, actor: CurrentActor, session: Session) -> ReturnOut:
     manager, method = await _manager(session, actor, return_id, body)
     refund_to = (
         payment_refunds.RefundDirection(body.refund_to.tender, body.refund_to.reason)
@@ -128,7 +131,7 @@ async def approve(return_id: int, body: ApproveIn, actor: CurrentActor, session:
 
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnOut)
-async def reject(return_id: int, body: RejectIn, actor: CurrentActor, session: Session) -> ReturnOut:
+async def reject(return_id: Id, body: RejectIn, actor: CurrentActor, session: Session) -> ReturnOut:
     return await return_out(session, await service.reject(session, actor, return_id, body.comment))
 
 
@@ -136,32 +139,32 @@ async def reject(return_id: int, body: RejectIn, actor: CurrentActor, session: S
     "/returns/{return_id}/manager-code", status_code=202, summary="Text a one-time approval code to a manager"
 )
 async def send_manager_code(
-    return_id: int, body: ManagerCodeIn, actor: CurrentActor, session: Session
+    return_id: Id, body: ManagerCodeIn, actor: CurrentActor, session: Session
 ) -> dict[str, int]:
     message = await service.send_manager_code(session, actor, return_id, body.manager_staff_id)
     return {"message_id": message.id}
 
 
 @router.post("/returns/{return_id}/resolve", response_model=ReturnOut, summary="Settle a disputed return")
-async def resolve(return_id: int, body: ResolveIn, actor: CurrentActor, session: Session) -> ReturnOut:
+async def resolve(return_id: Id, body: ResolveIn, actor: CurrentActor, session: Session) -> ReturnOut:
     request = await service.resolve(session, actor, return_id, refund=body.refund, comment=body.comment)
     return await return_out(session, request)
 
 
 @router.get("/returns/{return_id}/slip", response_class=PlainTextResponse, summary="The return slip as text")
-async def slip(return_id: int, actor: CurrentActor, session: Session) -> str:
+async def slip(return_id: Id, actor: CurrentActor, session: Session) -> str:
     request = await service.get_return(session, actor, return_id)
     return render_text(await service.slip_document(session, request), PaperWidth.WIDTH_80_MM)
 
 
 @router.post("/returns/{return_id}/slip/print", status_code=202, summary="Print the slip again (COPY)")
-async def reprint_slip(return_id: int, actor: CurrentActor, session: Session) -> dict[str, str]:
+async def reprint_slip(return_id: Id, actor: CurrentActor, session: Session) -> dict[str, str]:
     await service.reprint_slip(session, actor, return_id)
     return {"status": "queued"}
 
 
 @router.get("/stores/{store_id}/returns/queue", response_model=list[ReturnOut], summary="The approval queue")
-async def approval_queue(store_id: int, actor: CurrentActor, session: Session) -> list[ReturnOut]:
+async def approval_queue(store_id: Id, actor: CurrentActor, session: Session) -> list[ReturnOut]:
     return [
         await return_out(session, request)
         for request in await service.approval_queue(session, actor, store_id)
@@ -183,17 +186,17 @@ def _filter(
 
 @router.get("/stores/{store_id}/returns", response_model=list[ReturnOut], summary="The returns archive")
 async def archive(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    staff_id: int | None = None,
-    reason_code: str | None = None,
-    dish: str | None = None,
+    date_from: Moment | None = None,
+    date_to: Moment | None = None,
+    staff_id: Id | None = None,
+    reason_code: Annotated[Line | None, Query(max_length=40)] = None,
+    dish: Annotated[Line | None, Query(max_length=100)] = None,
     status: ReturnStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[ReturnOut]:
     where = _filter(date_from, date_to, staff_id, reason_code, dish, status, limit, offset)
     return [
@@ -202,16 +205,21 @@ async def archive(
     ]
 
 
-@router.get("/stores/{store_id}/returns.csv", summary="The returns archive as CSV")
+@router.get(
+    "/stores/{store_id}/returns.csv",
+    summary="The returns archive as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def archive_csv(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    staff_id: int | None = None,
-    reason_code: str | None = None,
-    dish: str | None = None,
+    date_from: Moment | None = None,
+    date_to: Moment | None = None,
+    staff_id: Id | None = None,
+    reason_code: Annotated[Line | None, Query(max_length=40)] = None,
+    dish: Annotated[Line | None, Query(max_length=100)] = None,
     status: ReturnStatus | None = None,
 ) -> Response:
     where = _filter(date_from, date_to, staff_id, reason_code, dish, status, 1000, 0)
@@ -224,14 +232,14 @@ async def archive_csv(
 
 
 @router.get("/stores/{store_id}/return-settings", response_model=ReturnSettingsOut)
-async def get_settings(store_id: int, actor: CurrentActor, session: Session) -> ReturnSettingsOut:
+async def get_settings(store_id: Id, actor: CurrentActor, session: Session) -> ReturnSettingsOut:
     actor.require_store(store_id)
     return ReturnSettingsOut.model_validate(await service.settings_of(session, store_id))
 
 
 @router.patch("/stores/{store_id}/return-settings", response_model=ReturnSettingsOut)
 async def update_settings(
-    store_id: int, body: ReturnSettingsIn, actor: CurrentActor, session: Session
+    store_id: Id, body: ReturnSettingsIn, actor: CurrentActor, session: Session
 ) -> ReturnSettingsOut:
     change = service.SettingsChange(**body.model_dump(exclude_unset=True))
     return ReturnSettingsOut.model_validate(await service.update_settings(session, actor, store_id, change))
@@ -242,7 +250,7 @@ async def update_settings(
     response_model=list[RefundOut],
     summary="Cash and card refunds to hand over",
 )
-async def refunds_to_pay_out(store_id: int, actor: CurrentActor, session: Session) -> list[RefundOut]:
+async def refunds_to_pay_out(store_id: Id, actor: CurrentActor, session: Session) -> list[RefundOut]:
     return [
         RefundOut.model_validate(refund)
         for refund in await payment_refunds.pending_payouts(session, actor, store_id)
@@ -254,7 +262,7 @@ async def refunds_to_pay_out(store_id: int, actor: CurrentActor, session: Sessio
     response_model=RefundOut,
     summary="Cash handed back, or the card terminal's refund done",
 )
-async def pay_out(refund_id: int, body: PayOutIn, actor: CurrentActor, session: Session) -> RefundOut:
+async def pay_out(refund_id: Id, body: PayOutIn, actor: CurrentActor, session: Session) -> RefundOut:
     return RefundOut.model_validate(
         await payment_refunds.pay_out(session, actor, refund_id, approval_code=body.approval_code)
     )

@@ -7,60 +7,61 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kassa.core.schemas import Amount, Id, Line, LocaleCode, Quantity, RequestModel, Text, Word
 from kassa.payments.models import Tender
 from kassa.returns.models import Confirmation, ConfirmationMode, RefundState, ReturnStatus, TimeoutAction
 
 
-class ReturnLineIn(BaseModel):
-    line_id: int
-    quantity: int = Field(ge=1, le=999)
+class ReturnLineIn(RequestModel):
+    line_id: Id
+    quantity: Quantity
     was_prepared: bool | None = Field(
         default=None,
         description="Made already (stock is waste, not given back); default: sent to the kitchen",
     )
 
 
-class ReturnRequestIn(BaseModel):
+class ReturnRequestIn(RequestModel):
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=100)
-    reason_code: str = Field(min_length=1, max_length=40)
-    reason_text: str = Field(default="", max_length=500)
-    customer_phone: str | None = Field(default=None, max_length=40)
+    reason_code: Line = Field(min_length=1, max_length=40)
+    reason_text: Text = Field(default="", max_length=500)
+    customer_phone: Line | None = Field(default=None, max_length=40)
 
 
-class ManagerApproval(BaseModel):
+class ManagerApproval(RequestModel):
     """A manager authorises a return above the threshold: their PIN, or an SMS code."""
 
-    manager_staff_id: int
-    pin: str | None = Field(default=None, pattern=r"^\d{4,6}$")
-    sms_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    manager_staff_id: Id
+    pin: Line | None = Field(default=None, pattern=r"^\d{4,6}$", max_length=6)
+    sms_code: Line | None = Field(default=None, pattern=r"^\d{6}$", max_length=6)
 
 
-class RefundDirectionIn(BaseModel):
+class RefundDirectionIn(RequestModel):
     """Send the refund to one tender instead of the original ones (``refund.direct``)."""
 
     tender: Tender = Field(description="cash, or card when the bill was paid (partly) by card")
-    reason: str = Field(min_length=1, max_length=300, description="e.g. the card terminal is down")
+    reason: Line = Field(min_length=1, max_length=300, description="e.g. the card terminal is down")
 
 
-class ApproveIn(BaseModel):
-    comment: str = Field(default="", max_length=500)
+class ApproveIn(RequestModel):
+    comment: Text = Field(default="", max_length=500)
     manager: ManagerApproval | None = None
     refund_to: RefundDirectionIn | None = Field(
         default=None, description="Default: back to the bill's tenders in proportion"
     )
 
 
-class RejectIn(BaseModel):
-    comment: str = Field(min_length=1, max_length=500)
+class RejectIn(RequestModel):
+    comment: Text = Field(min_length=1, max_length=500)
 
 
-class ManagerCodeIn(BaseModel):
-    manager_staff_id: int
+class ManagerCodeIn(RequestModel):
+    manager_staff_id: Id
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(RequestModel):
     refund: bool
-    comment: str = Field(min_length=1, max_length=500)
+    comment: Text = Field(min_length=1, max_length=500)
 
 
 class ReturnLineOut(BaseModel):
@@ -126,15 +127,15 @@ class ReturnOut(BaseModel):
     refunds: list[RefundOut]
 
 
-class ReturnSettingsIn(BaseModel):
+class ReturnSettingsIn(RequestModel):
     reasons: list[dict[str, Any]] | None = None
-    manager_threshold_amount: int | None = Field(default=None, ge=0)
+    manager_threshold_amount: Amount | None = None
     confirmation_mode: ConfirmationMode | None = None
     confirmation_timeout_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
     timeout_action: TimeoutAction | None = None
-    confirm_words: dict[str, list[str]] | None = None
-    dispute_words: dict[str, list[str]] | None = None
-    arrival_times: dict[str, dict[str, str]] | None = None
+    confirm_words: dict[LocaleCode, list[Word]] | None = Field(default=None, max_length=20)
+    dispute_words: dict[LocaleCode, list[Word]] | None = Field(default=None, max_length=20)
+    arrival_times: dict[LocaleCode, dict[Word, Word]] | None = Field(default=None, max_length=20)
 
 
 class ReturnSettingsOut(BaseModel):
@@ -151,5 +152,5 @@ class ReturnSettingsOut(BaseModel):
     arrival_times: dict[str, Any]
 
 
-class PayOutIn(BaseModel):
-    approval_code: str | None = Field(default=None, max_length=40)
+class PayOutIn(RequestModel):
+    approval_code: Line | None = Field(default=None, max_length=40)

@@ -3,13 +3,13 @@ report, close with the count; the Z report of a store's day as JSON, text and PD
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from kassa.core import idempotency
+from kassa.core.schemas import Day, Id, Line
 from kassa.shifts import render, reports, service
 from kassa.shifts.schemas import (
     CashMovementIn,
@@ -24,10 +24,12 @@ from kassa.web.dependencies import CurrentActor, Session
 
 router = APIRouter(tags=["shifts"])
 
-IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER, description="Repeat-safe retries")]
-Locale = Annotated[str | None, Query(max_length=16, description="Labels and names; default: the store's")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias=idempotency.HEADER, max_length=100, description="Repeat-safe retries")
+]
+Locale = Annotated[Line | None, Query(max_length=16, description="Labels and names; default: the store's")]
 BusinessDate = Annotated[
-    date | None, Query(description="The store's business day, YYYY-MM-DD; default: the current one")
+    Day | None, Query(description="The store's business day, YYYY-MM-DD; default: the current one")
 ]
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -36,7 +38,7 @@ PDF_MEDIA_TYPE = "application/pdf"
 
 @router.post("/registers/{register_id}/shifts", response_model=ShiftOut, status_code=status.HTTP_201_CREATED)
 async def open_shift(
-    register_id: int,
+    register_id: Id,
     body: ShiftOpen,
     actor: CurrentActor,
     session: Session,
@@ -57,12 +59,12 @@ async def open_shift(
 
 
 @router.get("/registers/{register_id}/shifts/current", response_model=ShiftOut, summary="The open shift")
-async def current_shift(register_id: int, actor: CurrentActor, session: Session) -> ShiftOut:
+async def current_shift(register_id: Id, actor: CurrentActor, session: Session) -> ShiftOut:
     return ShiftOut.model_validate(await service.current_shift(session, actor, register_id))
 
 
 @router.get("/shifts/{shift_id}", response_model=ShiftOut)
-async def get_shift(shift_id: int, actor: CurrentActor, session: Session) -> ShiftOut:
+async def get_shift(shift_id: Id, actor: CurrentActor, session: Session) -> ShiftOut:
     service.require_report_rights(actor)
     return ShiftOut.model_validate(await service.get_shift(session, actor, shift_id))
 
@@ -71,7 +73,7 @@ async def get_shift(shift_id: int, actor: CurrentActor, session: Session) -> Shi
     "/shifts/{shift_id}/cash-movements", response_model=CashMovementOut, status_code=status.HTTP_201_CREATED
 )
 async def record_cash_movement(
-    shift_id: int,
+    shift_id: Id,
     body: CashMovementIn,
     actor: CurrentActor,
     session: Session,
@@ -94,9 +96,7 @@ async def record_cash_movement(
 
 
 @router.get("/shifts/{shift_id}/x-report", response_model=ShiftReport)
-async def x_report(
-    shift_id: int, actor: CurrentActor, session: Session, locale: Locale = None
-) -> ShiftReport:
+async def x_report(shift_id: Id, actor: CurrentActor, session: Session, locale: Locale = None) -> ShiftReport:
     """The shift so far (an open shift stays open); a closed shift gives its closing report."""
     return await service.shift_report(session, actor, shift_id, locale=locale)
 
@@ -107,7 +107,7 @@ async def x_report(
     responses={200: {"content": {TEXT_MEDIA_TYPE: {}}}},
 )
 async def x_report_text(
-    shift_id: int, actor: CurrentActor, session: Session, locale: Locale = None
+    shift_id: Id, actor: CurrentActor, session: Session, locale: Locale = None
 ) -> Response:
     report = await service.shift_report(session, actor, shift_id, locale=locale)
     return Response(render.shift_report_text(report), media_type=TEXT_MEDIA_TYPE)
@@ -119,7 +119,7 @@ async def x_report_text(
     responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
 )
 async def x_report_pdf(
-    shift_id: int, actor: CurrentActor, session: Session, locale: Locale = None
+    shift_id: Id, actor: CurrentActor, session: Session, locale: Locale = None
 ) -> Response:
     report = await service.shift_report(session, actor, shift_id, locale=locale)
     return Response(
@@ -130,7 +130,7 @@ async def x_report_pdf(
 
 
 @router.post("/shifts/{shift_id}/close", response_model=ShiftReport)
-async def close_shift(shift_id: int, body: ShiftClose, actor: CurrentActor, session: Session) -> ShiftReport:
+async def close_shift(shift_id: Id, body: ShiftClose, actor: CurrentActor, session: Session) -> ShiftReport:
     """Close with the cash counted by denomination; answers the closing report with the
     difference (counted - expected: positive over, negative short)."""
     await service.close_shift(session, actor, shift_id, denominations=body.as_mapping(), amount=body.amount)
@@ -139,7 +139,7 @@ async def close_shift(shift_id: int, body: ShiftClose, actor: CurrentActor, sess
 
 @router.get("/stores/{store_id}/z-report", response_model=ZReport)
 async def z_report(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     business_date: BusinessDate = None,
@@ -154,7 +154,7 @@ async def z_report(
     responses={200: {"content": {TEXT_MEDIA_TYPE: {}}}},
 )
 async def z_report_text(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     business_date: BusinessDate = None,
@@ -171,7 +171,7 @@ async def z_report_text(
     responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
 )
 async def z_report_pdf(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     business_date: BusinessDate = None,

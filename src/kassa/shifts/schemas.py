@@ -7,22 +7,23 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kassa.core.schemas import Amount, Line, PositiveAmount, RequestModel, Text
 from kassa.payments.models import Tender
 from kassa.shifts.models import CashMovementKind, ShiftStatus
 
 # --- requests -----------------------------------------------------------------------------
 
 
-class DenominationCount(BaseModel):
-    value_amount: int = Field(gt=0, description="A note or coin in minor units: 10000 = 100 yuan")
+class DenominationCount(RequestModel):
+    value_amount: PositiveAmount = Field(description="A note or coin in minor units: 10000 = 100 yuan")
     count: int = Field(ge=0, le=100_000)
 
 
-class CashCount(BaseModel):
+class CashCount(RequestModel):
     """Cash counted in the drawer: by denomination, or as one amount, or both (they must agree)."""
 
     denominations: list[DenominationCount] | None = Field(default=None, max_length=40)
-    amount: int | None = Field(default=None, ge=0)
+    amount: Amount | None = None
 
     @field_validator("denominations")
     @classmethod
@@ -38,17 +39,17 @@ class CashCount(BaseModel):
 
 
 class ShiftOpen(CashCount):
-    note: str = Field(default="", max_length=300)
+    note: Text = Field(default="", max_length=300)
 
 
 class ShiftClose(CashCount):
     pass
 
 
-class CashMovementIn(BaseModel):
+class CashMovementIn(RequestModel):
     kind: CashMovementKind
-    amount: int = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=200, description="A paid-out to whom, change from where")
+    amount: PositiveAmount
+    reason: Line = Field(min_length=1, max_length=200, description="A paid-out to whom, change from where")
 
 
 # --- answers ------------------------------------------------------------------------------

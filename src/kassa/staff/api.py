@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from kassa.core.database import commit
+from kassa.core.schemas import Id
 from kassa.staff import service
 from kassa.staff.models import StaffMember
 from kassa.staff.schemas import (
@@ -94,7 +95,7 @@ async def me(actor: CurrentActor) -> Me:
 
 @router.get("/registers/{register_id}/staff", response_model=list[StaffTile], summary="PIN pad name tiles")
 async def register_staff(
-    register_id: int, session: Session, actor: OptionalActor, device_token: DeviceToken = None
+    register_id: Id, session: Session, actor: OptionalActor, device_token: DeviceToken = None
 ) -> list[StaffTile]:
     """For the device set up as this register (`X-Kassa-Device`) or a logged-in session of
     its store (`Authorization`); anyone else gets 401."""
@@ -103,7 +104,7 @@ async def register_staff(
 
 
 @router.get("/staff", response_model=list[StaffOut])
-async def list_staff(actor: CurrentActor, session: Session, store_id: int | None = None) -> list[StaffOut]:
+async def list_staff(actor: CurrentActor, session: Session, store_id: Id | None = None) -> list[StaffOut]:
     return [StaffOut.model_validate(item) for item in await service.list_staff(session, actor, store_id)]
 
 
@@ -124,12 +125,12 @@ async def create_staff(body: StaffCreate, actor: CurrentActor, session: Session)
 
 
 @router.post("/staff/{staff_id}/unlock", response_model=StaffOut)
-async def unlock_staff(staff_id: int, actor: CurrentActor, session: Session) -> StaffOut:
+async def unlock_staff(staff_id: Id, actor: CurrentActor, session: Session) -> StaffOut:
     return StaffOut.model_validate(await service.unlock_staff(session, actor, staff_id))
 
 
 @router.get("/staff/{staff_id}/permissions", response_model=StaffPermissionsOut)
-async def staff_permissions(staff_id: int, actor: CurrentActor, session: Session) -> StaffPermissionsOut:
+async def staff_permissions(staff_id: Id, actor: CurrentActor, session: Session) -> StaffPermissionsOut:
     staff = await service.get_staff(session, actor, staff_id)
     return _permissions_out(staff)
 
@@ -140,7 +141,7 @@ async def staff_permissions(staff_id: int, actor: CurrentActor, session: Session
     summary="Give or withhold single permissions on top of the role",
 )
 async def set_staff_permissions(
-    staff_id: int, body: StaffPermissionsIn, actor: CurrentActor, session: Session
+    staff_id: Id, body: StaffPermissionsIn, actor: CurrentActor, session: Session
 ) -> StaffPermissionsOut:
     """A manager changes only permissions they hold (403 naming them otherwise), never their
     own and never an owner's. Takes effect at the staff member's next request."""
@@ -152,7 +153,7 @@ async def set_staff_permissions(
 
 @router.post("/staff/{staff_id}/credentials", response_model=StaffOut, summary="Set a new PIN or password")
 async def reset_credentials(
-    staff_id: int, body: CredentialsReset, actor: CurrentActor, session: Session
+    staff_id: Id, body: CredentialsReset, actor: CurrentActor, session: Session
 ) -> StaffOut:
     """Ends the staff member's sessions. Only an owner resets an owner's."""
     staff = await service.reset_credentials(session, actor, staff_id, pin=body.pin, password=body.password)

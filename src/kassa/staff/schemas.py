@@ -5,17 +5,18 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from kassa.core.auth import Permission, Role
+from kassa.core.schemas import Id, Line, RequestModel
 
 
-class PinLogin(BaseModel):
-    register_id: int
-    staff_id: int
-    pin: str = Field(pattern=r"^\d{4,6}$", description="4 to 6 digits")
+class PinLogin(RequestModel):
+    register_id: Id
+    staff_id: Id
+    pin: Line = Field(pattern=r"^\d{4,6}$", max_length=6, description="4 to 6 digits")
 
 
-class PasswordLogin(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=200)
+class PasswordLogin(RequestModel):
+    email: Line = Field(min_length=3, max_length=254)
+    password: Line = Field(min_length=1, max_length=200)
 
 
 class SessionOut(BaseModel):
@@ -28,14 +29,14 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
-class StaffCreate(BaseModel):
-    display_name: str = Field(min_length=1, max_length=80)
+class StaffCreate(RequestModel):
+    display_name: Line = Field(min_length=1, max_length=80)
     role: Role
-    pin: str = Field(pattern=r"^\d{4,6}$", description="4 to 6 digits")
-    store_id: int | None = None
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    password: str | None = Field(default=None, min_length=10, max_length=200)
-    phone: str | None = Field(default=None, max_length=20)
+    pin: Line = Field(pattern=r"^\d{4,6}$", max_length=6, description="4 to 6 digits")
+    store_id: Id | None = None
+    email: Line | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    password: Line | None = Field(default=None, min_length=10, max_length=200)
+    phone: Line | None = Field(default=None, max_length=20)
 
 
 class StaffOut(BaseModel):
@@ -52,10 +53,8 @@ class StaffOut(BaseModel):
     withheld_permissions: list[str] = Field(description="Taken away from the role")
 
 
-class StaffPermissionsIn(BaseModel):
+class StaffPermissionsIn(RequestModel):
     """Replaces the permissions given and withheld on top of the role."""
-
-    model_config = ConfigDict(extra="forbid")
 
     granted: list[Permission] = Field(default_factory=list, max_length=len(Permission))
     withheld: list[Permission] = Field(default_factory=list, max_length=len(Permission))
@@ -65,11 +64,9 @@ class StaffPermissionsOut(StaffOut):
     permissions: list[str] = Field(description="What the staff member may do now")
 
 
-class CredentialsReset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    pin: str | None = Field(default=None, pattern=r"^\d{4,6}$", description="4 to 6 digits")
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+class CredentialsReset(RequestModel):
+    pin: Line | None = Field(default=None, pattern=r"^\d{4,6}$", max_length=6, description="4 to 6 digits")
+    password: Line | None = Field(default=None, min_length=10, max_length=200)
 
 
 class StaffTile(BaseModel):

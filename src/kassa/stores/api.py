@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from kassa.core.schemas import Id
 from kassa.stores import devices, service
 from kassa.stores.models import RegisterDevice, Store
 from kassa.stores.schemas import (
@@ -59,33 +60,31 @@ async def _store_detail(session: Session, store: Store) -> StoreDetail:
 
 
 @router.get("/stores/{store_id}", response_model=StoreDetail)
-async def get_store(store_id: int, actor: CurrentActor, session: Session) -> StoreDetail:
+async def get_store(store_id: Id, actor: CurrentActor, session: Session) -> StoreDetail:
     return await _store_detail(session, await service.get_store(session, actor, store_id))
 
 
 @router.post("/stores/{store_id}/registers", response_model=RegisterOut, status_code=status.HTTP_201_CREATED)
 async def add_register(
-    store_id: int, body: RegisterCreate, actor: CurrentActor, session: Session
+    store_id: Id, body: RegisterCreate, actor: CurrentActor, session: Session
 ) -> RegisterOut:
     return RegisterOut.model_validate(await service.add_register(session, actor, store_id, body.name))
 
 
 @router.patch("/stores/{store_id}", response_model=StoreDetail)
-async def update_store(
-    store_id: int, body: StoreUpdate, actor: CurrentActor, session: Session
-) -> StoreDetail:
+async def update_store(store_id: Id, body: StoreUpdate, actor: CurrentActor, session: Session) -> StoreDetail:
     await service.update_store(session, actor, store_id, **body.model_dump(exclude_unset=True))
     return await get_store(store_id, actor, session)
 
 
 @router.get("/stores/{store_id}/settings", response_model=StoreSettingsOut)
-async def store_settings(store_id: int, actor: CurrentActor, session: Session) -> StoreSettingsOut:
+async def store_settings(store_id: Id, actor: CurrentActor, session: Session) -> StoreSettingsOut:
     return StoreSettingsOut.model_validate(await service.store_settings(session, actor, store_id))
 
 
 @router.patch("/stores/{store_id}/settings", response_model=StoreSettingsOut)
 async def update_store_settings(
-    store_id: int, body: StoreSettingsIn, actor: CurrentActor, session: Session
+    store_id: Id, body: StoreSettingsIn, actor: CurrentActor, session: Session
 ) -> StoreSettingsOut:
     store = await service.update_store_settings(
         session, actor, store_id, service.StoreSettings(**body.model_dump(exclude_unset=True))
@@ -95,7 +94,7 @@ async def update_store_settings(
 
 @router.put("/registers/{register_id}/printer", response_model=RegisterPrinterOut)
 async def set_receipt_printer(
-    register_id: int, body: RegisterPrinterIn, actor: CurrentActor, session: Session
+    register_id: Id, body: RegisterPrinterIn, actor: CurrentActor, session: Session
 ) -> RegisterPrinterOut:
     return RegisterPrinterOut.model_validate(
         await service.set_receipt_printer(
@@ -126,7 +125,7 @@ def _device_out(device: RegisterDevice, register_name: str, store_name: str) -> 
     summary="Set a device up as this register (owners, managers); its token is shown once",
 )
 async def set_up_device(
-    register_id: int, body: DeviceCreate, actor: CurrentActor, session: Session
+    register_id: Id, body: DeviceCreate, actor: CurrentActor, session: Session
 ) -> DeviceCreated:
     """The device sends the token as `X-Kassa-Device` to list the register's staff
     (`GET /registers/{id}/staff`) and to log staff in by PIN (`POST /auth/pin`)."""
@@ -148,6 +147,6 @@ async def list_devices(
     response_model=DeviceOut,
     summary="Revoke a register device: its token is refused from now on",
 )
-async def revoke_device(device_id: int, actor: CurrentActor, session: Session) -> DeviceOut:
+async def revoke_device(device_id: Id, actor: CurrentActor, session: Session) -> DeviceOut:
     row = await devices.revoke_device(session, actor, device_id)
     return _device_out(row.device, row.register_name, row.store_name)

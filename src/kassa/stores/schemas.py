@@ -1,31 +1,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kassa.core.schemas import Code, Line, RequestModel, Text
 
 MAX_VOID_REASONS = 20
 
 
-class VatRateIn(BaseModel):
-    code: str = Field(min_length=1, max_length=20)
-    label: str = Field(min_length=1, max_length=60)
+class VatRateIn(RequestModel):
+    code: Line = Field(min_length=1, max_length=20)
+    label: Line = Field(min_length=1, max_length=60)
     rate_basis_points: int = Field(ge=0, le=10_000, description="600 = 6.00 %")
     is_default: bool = False
 
 
 class VatRateOut(VatRateIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
 
 
-class StoreCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    address: str = Field(default="", max_length=300)
-    phone: str = Field(default="", max_length=40)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    timezone: str = Field(min_length=1, max_length=64)
-    phone_region: str = Field(pattern=r"^[A-Z]{2}$")
-    locale: str = Field(min_length=2, max_length=16)
+class StoreCreate(RequestModel):
+    name: Line = Field(min_length=1, max_length=120)
+    address: Text = Field(default="", max_length=300)
+    phone: Line = Field(default="", max_length=40)
+    currency: Line = Field(pattern=r"^[A-Z]{3}$", max_length=3)
+    timezone: Line = Field(min_length=1, max_length=64)
+    phone_region: Line = Field(pattern=r"^[A-Z]{2}$", max_length=2)
+    locale: Line = Field(min_length=2, max_length=16)
     vat_rates: list[VatRateIn] = Field(min_length=1)
 
 
@@ -46,8 +49,8 @@ class StoreDetail(StoreOut):
     vat_rates: list[VatRateOut]
 
 
-class RegisterCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=60)
+class RegisterCreate(RequestModel):
+    name: Line = Field(min_length=1, max_length=60)
 
 
 class RegisterOut(BaseModel):
@@ -58,20 +61,20 @@ class RegisterOut(BaseModel):
     name: str
 
 
-class StoreUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    address: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, max_length=40)
+class StoreUpdate(RequestModel):
+    name: Line | None = Field(default=None, min_length=1, max_length=120)
+    address: Text | None = Field(default=None, max_length=300)
+    phone: Line | None = Field(default=None, max_length=40)
 
 
-class StoreSettingsIn(BaseModel):
+class StoreSettingsIn(RequestModel):
     business_day_start_hour: int | None = Field(default=None, ge=0, le=23)
     allow_negative_stock: bool | None = None
     discount_limit_basis_points: int | None = Field(default=None, ge=0, le=10_000)
-    kitchen_printers: dict[str, str] | None = Field(
-        default=None, description='e.g. {"bar": "tcp://10.0.0.5:9100"}'
+    kitchen_printers: dict[Code, Annotated[Line, Field(max_length=200)]] | None = Field(
+        default=None, max_length=50, description='e.g. {"bar": "tcp://10.0.0.5:9100"}'
     )
-    void_reasons: list[str] | None = Field(
+    void_reasons: list[Annotated[Line, Field(min_length=1, max_length=80)]] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_VOID_REASONS,
@@ -97,8 +100,8 @@ class StoreSettingsOut(BaseModel):
     is_drawer_count_blind: bool
 
 
-class RegisterPrinterIn(BaseModel):
-    receipt_printer: str | None = Field(
+class RegisterPrinterIn(RequestModel):
+    receipt_printer: Line | None = Field(
         default=None, max_length=300, description="tcp://host:9100, or file:///... inside var/printers/"
     )
     auto_print_receipt: bool | None = Field(
@@ -112,10 +115,10 @@ class RegisterPrinterOut(RegisterOut):
     auto_print_receipt: bool
 
 
-class DeviceCreate(BaseModel):
+class DeviceCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80, description="e.g. 'Counter tablet'")
+    name: Line = Field(min_length=1, max_length=80, description="e.g. 'Counter tablet'")
 
 
 class DeviceOut(BaseModel):

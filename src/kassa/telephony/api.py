@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from kassa.core import idempotency
 from kassa.core.errors import KassaError, TooManyRequests, ValidationFailed
+from kassa.core.schemas import Id
 from kassa.members import service as members
 from kassa.telephony import actions, service
 from kassa.telephony.models import PhoneAssistant
@@ -37,7 +38,10 @@ from kassa.web.dependencies import CurrentActor, Session, Token
 router = APIRouter(tags=["phone assistant"])
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias=idempotency.HEADER, description="The same key from the same phone is one call")
+    str | None,
+    Header(
+        alias=idempotency.HEADER, max_length=100, description="The same key from the same phone is one call"
+    ),
 ]
 
 
@@ -175,14 +179,14 @@ async def incoming_call(
     status_code=status.HTTP_201_CREATED,
     summary="A pairing code for a phone (managers, owners)",
 )
-async def create_pairing_code(register_id: int, actor: CurrentActor, session: Session) -> PairingCodeOut:
+async def create_pairing_code(register_id: Id, actor: CurrentActor, session: Session) -> PairingCodeOut:
     issued = await service.create_pairing_code(session, actor, register_id)
     return PairingCodeOut(code=issued.code, register_id=issued.register_id, expires_at=issued.expires_at)
 
 
 @router.get("/stores/{store_id}/phone-assistants", response_model=list[AssistantOut], summary="Paired phones")
 async def list_assistants(
-    store_id: int, actor: CurrentActor, session: Session, include_revoked: bool = False
+    store_id: Id, actor: CurrentActor, session: Session, include_revoked: bool = False
 ) -> list[AssistantOut]:
     rows = await service.list_assistants(session, actor, store_id, include_revoked=include_revoked)
     return [_assistant_out(row.assistant, row.register_name) for row in rows]
@@ -207,18 +211,18 @@ def _assistant_out(assistant: PhoneAssistant, register_name: str) -> AssistantOu
     response_model=AssistantOut,
     summary="Unpair a phone: its token is refused from now on",
 )
-async def revoke_assistant(assistant_id: int, actor: CurrentActor, session: Session) -> AssistantOut:
+async def revoke_assistant(assistant_id: Id, actor: CurrentActor, session: Session) -> AssistantOut:
     row = await service.revoke_assistant(session, actor, assistant_id)
     return _assistant_out(row.assistant, row.register_name)
 
 
 @router.get("/stores/{store_id}/calls", response_model=list[CallOut], summary="The call log")
 async def list_calls(
-    store_id: int,
+    store_id: Id,
     actor: CurrentActor,
     session: Session,
     missed: Annotated[bool, Query(description="Only missed calls, to call back")] = False,
-    register_id: int | None = None,
+    register_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_CALL_LIST_LIMIT)] = service.CALL_LIST_LIMIT,
 ) -> list[CallOut]:
     rows = await service.list_calls(
@@ -228,7 +232,7 @@ async def list_calls(
 
 
 @router.get("/telephony/calls/{call_id}", response_model=CallDetailOut, summary="A call and its caller")
-async def get_call(call_id: int, actor: CurrentActor, session: Session) -> CallDetailOut:
+async def get_call(call_id: Id, actor: CurrentActor, session: Session) -> CallDetailOut:
     """The call with the caller's member account, last orders and usual items."""
     summary = await service.caller_summary(session, actor, call_id)
     row = await service.call_row(session, summary.call)
@@ -269,7 +273,7 @@ async def get_call(call_id: int, actor: CurrentActor, session: Session) -> CallD
     summary="Act on a call (recorded as its outcome; a call is handled once)",
 )
 async def act_on_call(
-    call_id: int, body: CallActionIn, actor: CurrentActor, session: Session
+    call_id: Id, body: CallActionIn, actor: CurrentActor, session: Session
 ) -> CallActionOut:
     """`select_customer`: onto the open bill (`bill_id`, `version`), or a new takeaway bill;
     `new_order`: park the open bill, a new bill for the caller; `add_customer`: sign the

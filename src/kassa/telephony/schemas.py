@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from kassa.core.schemas import Id, Line, RequestModel, Version
 from kassa.orders.models import BillStatus, OrderType
 from kassa.telephony.models import CallOutcome
 
@@ -18,9 +19,9 @@ class PairingCodeOut(BaseModel):
     expires_at: datetime
 
 
-class PairIn(BaseModel):
-    code: str = Field(max_length=20, description="The pairing code the register shows")
-    device_name: str = Field(max_length=200, description="What the phone is called, e.g. 'Front desk phone'")
+class PairIn(RequestModel):
+    code: Line = Field(max_length=20, description="The pairing code the register shows")
+    device_name: Line = Field(max_length=200, description="What the phone is called, e.g. 'Front desk phone'")
 
 
 class PairOut(BaseModel):
@@ -32,13 +33,13 @@ class PairOut(BaseModel):
     register_name: str
 
 
-class CallIn(BaseModel):
-    number: str = Field(
+class CallIn(RequestModel):
+    number: Line = Field(
         max_length=200,
         description="The caller's number in any format ('+86 138 0013 8000', '138-0013-8000'); "
         "empty or 'anonymous' when withheld",
     )
-    external_call_id: str | None = Field(
+    external_call_id: Line | None = Field(
         default=None,
         max_length=100,
         description="The PBX's id of the call: a repeated notification with it is the same call "
@@ -125,27 +126,29 @@ class CallAction(StrEnum):
     CALLED_BACK = "called_back"
 
 
-class NewCustomerIn(BaseModel):
-    phone: str = Field(max_length=40)
-    name: str = Field(max_length=200)
+class NewCustomerIn(RequestModel):
+    phone: Line = Field(max_length=40)
+    name: Line = Field(max_length=200)
     privacy_policy_accepted: bool
-    privacy_policy_version: str = Field(max_length=100)
+    privacy_policy_version: Line = Field(max_length=100)
     marketing_sms: bool = False
 
 
-class CallActionIn(BaseModel):
+class CallActionIn(RequestModel):
     action: CallAction
-    bill_id: int | None = Field(
+    bill_id: Id | None = Field(
         default=None,
         description="select_customer, new_order, add_customer: the bill the register has open (none: "
         "a new takeaway bill)",
     )
-    version: int | None = Field(default=None, description="The version of that bill the register shows")
+    version: Version | None = Field(default=None, description="The version of that bill the register shows")
     new_order: bool = Field(
         default=False, description="add_customer: park the open bill and open a new one for them"
     )
     customer: NewCustomerIn | None = Field(default=None, description="add_customer: who signs up")
-    reservation_id: int | str | None = Field(default=None, description="reservation_made: the reservation")
+    reservation_id: Id | Annotated[Line, Field(max_length=40)] | None = Field(
+        default=None, description="reservation_made: the reservation"
+    )
 
 
 class SkippedLineOut(BaseModel):

@@ -31,7 +31,7 @@ from kassa.staff.api import router as staff_router
 from kassa.stores.api import router as stores_router
 from kassa.telephony.api import router as telephony_router
 from kassa.web.access_log import install_access_log_filter
-from kassa.web.problems import install_problem_handlers, problem_response
+from kassa.web.problems import install_problem_handlers, install_problem_responses, problem_response
 from kassa.wiring import install_hooks
 from kassa.worker import create_worker
 
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def unknown_api_route(path: str) -> None:
         raise NotFound(f"no API route /{path}", field="path")
 
+    install_problem_responses(app)
     if settings.enable_ui:
         from kassa.web.ui import mount_ui
 

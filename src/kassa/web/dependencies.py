@@ -77,7 +77,9 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 # The token of a device set up as a register (``kassa.stores.devices``).
 DeviceToken = Annotated[
     str | None,
-    Header(alias=DEVICE_HEADER, description="The token of the device set up as this register"),
+    Header(
+        alias=DEVICE_HEADER, max_length=200, description="The token of the device set up as this register"
+    ),
 ]
 
 

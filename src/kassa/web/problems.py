@@ -116,3 +116,66 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+# The answers any operation may give besides its success: declared once for every operation,
+# so clients (and the schema-driven fuzz test) know each one comes as a problem document.
+PROBLEM_STATUSES = {
+    400: "The request cannot be read (a malformed body, a bad signature)",
+    401: "Not logged in",
+    403: "Not allowed for this login",
+    404: "No such thing (or not yours)",
+    409: "Conflicts with the current state (a stale version, a duplicate)",
+    422: "Invalid input; `errors` names each field",
+    423: "Locked (too many wrong PINs or passwords)",
+    429: "Too many requests; `Retry-After` says when to come back",
+    503: "A service this needs is unavailable (the database, a provider)",
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is stable, `errors` names the fields",
+    "required": ["type", "title", "status", "detail", "code", "errors"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "reason"],
+                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+def install_problem_responses(app: FastAPI) -> None:
+    """Every operation of the OpenAPI document declares the problem answers it may give."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = original()
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                for status, description in PROBLEM_STATUSES.items():
+                    responses[str(status)] = {"description": description, "content": problem}
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
