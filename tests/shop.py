@@ -111,11 +111,12 @@ class Shop:
     async def pay(
         self, bill: dict[str, Any], tender: str, expect: int | None = None, **fields: Any
     ) -> dict[str, Any]:
+        key = fields.pop("key", None) or new_key()
         return await self.call(
             "POST",
             f"/bills/{bill['id']}/payments",
             {"version": bill["version"], "tender": tender, **fields},
-            key=fields.pop("key", None) or new_key(),
+            key=key,
             expect=expect,
         )
 

@@ -133,4 +133,4 @@ async def test_the_edited_list_is_the_one_that_counts(shop: Shop) -> None:
     refused = await shop.call(
         "PATCH", f"/stores/{shop.store_id}/settings", {"void_reasons": [" "]}, role=Role.OWNER, expect=422
     )
-    assert refused["errors"][0]["field"] == "void_reasons"
+    assert refused["errors"][0]["field"] in ("void_reasons", "void_reasons.0")

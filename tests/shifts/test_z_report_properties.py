@@ -64,6 +64,12 @@ async def _manager(session: AsyncSession, shop: Shop) -> Actor:
     )
 
 
+def _at_most(discount: Discount | None, amount: int) -> Discount | None:
+    if discount is None or discount.fixed_amount is None or discount.fixed_amount <= amount:
+        return discount
+    return Discount(fixed_amount=amount) if amount > 0 else None
+
+
 def _request(discount: Discount, reason: str) -> orders.DiscountRequest:
     return orders.DiscountRequest(discount.basis_points, discount.fixed_amount, reason)
 
@@ -89,16 +95,18 @@ async def _ring_up(session: AsyncSession, actor: Actor, shop: Shop, plan: dict[s
             quantity=quantity,
             modifier_option_ids=[shop.size_options[size]] if "latte" in product else [],
         )
+        # A fixed discount above the amount is refused (not capped): the register offers no more.
+        line_discount = _at_most(line_discount, line.unit_price_amount * line.quantity)
         if line_discount is not None:
             await orders.discount_line(
                 session, actor, bill.id, bill.version, line.id, _request(line_discount, "p")
             )
         if is_voided:
             await orders.void_line(session, actor, bill.id, bill.version, line.id, "changed mind")
-    if plan["discount"] is not None:
-        await orders.discount_bill(
-            session, actor, bill.id, bill.version, _request(plan["discount"], "member")
-        )
+    await orders.recalculate(session, bill)
+    bill_discount = _at_most(plan["discount"], bill.subtotal_amount)
+    if bill_discount is not None:
+        await orders.discount_bill(session, actor, bill.id, bill.version, _request(bill_discount, "member"))
     if plan["payment"] == "leave open":
         return bill
     if bill.total_amount == 0:
