@@ -108,6 +108,8 @@ def test_a_manager_imports_filters_exports_and_reads_member_figures(
 
     # the list: everyone, then the vip tag, then those who spent something
     manager.reload()
+    # Events sent before the page's socket handshake are dropped by NiceGUI: wait for it.
+    manager.wait_for_function("() => window.did_handshake === true")
     table = by_testid(manager, "members-table")
     expect(table.locator("tbody tr")).to_have_count(3)
     by_testid(manager, "member-filters").click()
