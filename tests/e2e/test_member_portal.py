@@ -165,6 +165,7 @@ def test_a_customer_joins_on_their_phone_sees_card_and_orders_and_edits_the_prof
 
     # Then the order shows on the card page and in the orders list
     page.reload()
+    page.wait_for_function("() => window.did_handshake === true")  # events before it are dropped
     expect(by_testid(page, "portal-recent-order")).to_have_count(1)
     by_testid(page, "portal-nav-orders").click()
     page.wait_for_url(re.compile(r"/orders$"))
